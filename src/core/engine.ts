@@ -1,0 +1,412 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { type Clock, systemClock } from './clock.js';
+import { type Duration, toMs } from './duration.js';
+import {
+  ConfigurationError,
+  IdempotencyError,
+  KeyInUseError,
+  KeyReusedError,
+  ResponseNotStorableError,
+  StoreUnavailableError,
+} from './errors.js';
+import type { EventHandler, IdempotencyEvent } from './events.js';
+import { fingerprint as fingerprintOf } from './fingerprint.js';
+import { type KeyRules, validateKey } from './key.js';
+import { type Outcome, type StorePolicy, defaultStorePolicy } from './outcome.js';
+import { type IdempotencyRecord, type RecordScope, isExpired, isReclaimable } from './record.js';
+import { type Serializer, defaultSerializer } from './serializer.js';
+import type { IdempotencyStore } from './store.js';
+
+/**
+ * Pass as `tenant` to share keys between all callers. Oncely has no default tenant: a key scoped to
+ * nobody would let one user replay another user's response, so going global is an explicit choice.
+ */
+export const GLOBAL_TENANT: unique symbol = Symbol.for('oncely.globalTenant');
+export type Tenant = string | typeof GLOBAL_TENANT;
+
+export type InProgressMode = 'reject' | 'wait';
+
+/** Encrypts or redacts stored outcomes at rest. Applied after serialization, undone before replay. */
+export interface ResponseCodec {
+  encode(text: string, scope: RecordScope): string | Promise<string>;
+  decode(text: string, scope: RecordScope): string | Promise<string>;
+}
+
+export interface IdempotencyOptions {
+  store: IdempotencyStore;
+  /** How long a completed record is replayed. Default "24h". */
+  retention?: Duration;
+  /** How long a claim is protected without a heartbeat. Default "60s". */
+  lease?: Duration;
+  /** How often a running claim renews its lease; false turns renewal off. Default lease / 3. */
+  heartbeat?: Duration | false;
+  /** What a duplicate gets while the first request still runs. Default "reject" (409). */
+  inProgress?: InProgressMode;
+  /** With inProgress "wait": how long to wait for the holder before giving up with 409. Default "10s". */
+  waitTimeout?: Duration;
+  /** Seconds suggested to clients in Retry-After on 409. Default 1. */
+  retryAfterSeconds?: number;
+  /** Key length and character rules. Default 1-255 printable ASCII. */
+  keyRules?: KeyRules;
+  /** How outcomes are stored. Default: tagged JSON keeping Date, BigInt, Map, Set, undefined, Error. */
+  serializer?: Serializer;
+  /** Which outcomes are stored; the rest release the claim. Default: successes and deterministic 4xx. */
+  shouldStore?: StorePolicy;
+  /** Largest stored outcome in bytes (after codec). Default 1 MiB. */
+  maxResponseBytes?: number;
+  /** Optional encryption or redaction of stored outcomes. */
+  codec?: ResponseCodec;
+  /** Receives every event. Exceptions thrown by it are swallowed. */
+  onEvent?: EventHandler;
+  /** Put inputs and outcomes into events. Default false. */
+  eventPayloads?: boolean;
+  /** Time source. Default the system clock. */
+  clock?: Clock;
+}
+
+/** One call: which record, with which input. */
+export interface IdempotentCall {
+  tenant: Tenant;
+  /** What is being done, e.g. a procedure path or a mutation name. */
+  operation: string;
+  /** The raw key from the request; validated here. */
+  key: unknown;
+  /** The operation's input; its canonical SHA-256 is the fingerprint. */
+  input?: unknown;
+  /** A precomputed fingerprint instead of `input`. */
+  fingerprint?: string;
+  inProgress?: InProgressMode;
+  waitTimeout?: Duration;
+  shouldStore?: StorePolicy;
+}
+
+/** What the work function is given while it holds the claim. */
+export interface ClaimContext {
+  tenant: Tenant;
+  operation: string;
+  key: string;
+  /** 1 on the first claim, higher when an abandoned claim was taken over. */
+  fence: number;
+  /** Aborted when the lease is lost: another request may now run the same work. */
+  signal: AbortSignal;
+  /**
+   * A key for a downstream call (e.g. a payment provider), stable across every retry and re-claim of
+   * this operation, distinct per `purpose`.
+   */
+  deriveKey(purpose?: string): string;
+}
+
+export interface Execution<T> {
+  /** True when the outcome came from the store instead of running the work. */
+  replayed: boolean;
+  outcome: Outcome<T>;
+  key: string;
+  fence: number;
+  /** False when the outcome was not stored (policy said no, or the lease was lost). */
+  stored: boolean;
+}
+
+interface Resolved {
+  retention: number;
+  lease: number;
+  heartbeat: number | false;
+  inProgress: InProgressMode;
+  waitTimeout: number;
+  retryAfterSeconds: number;
+  maxResponseBytes: number;
+}
+
+const MAX_SCOPE_PART = 191;
+
+/** Tenant and operation names longer than the column keep a readable prefix and a hash suffix. */
+function fitScopePart(value: string): string {
+  if (value.length <= MAX_SCOPE_PART) return value;
+  const hash = createHash('sha256').update(value).digest('hex');
+  return `${value.slice(0, MAX_SCOPE_PART - 65)}#${hash}`;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+type ClaimResult =
+  | { kind: 'claimed'; record: IdempotencyRecord; reclaimed: boolean }
+  | { kind: 'completed'; record: IdempotencyRecord }
+  | { kind: 'in_progress'; record: IdempotencyRecord };
+
+/** The engine: claims a key, runs the work once, stores its outcome and replays it to retries. */
+export class Idempotency {
+  readonly store: IdempotencyStore;
+  private readonly config: Resolved;
+  private readonly serializer: Serializer;
+  private readonly clock: Clock;
+
+  constructor(private readonly options: IdempotencyOptions) {
+    if (!options?.store) throw new ConfigurationError('oncely: `store` is required.');
+    this.store = options.store;
+    const lease = toMs(options.lease ?? 60_000, 'lease');
+    if (lease <= 0) throw new ConfigurationError('lease must be positive.');
+    const heartbeat = options.heartbeat === false ? false : toMs(options.heartbeat ?? lease / 3, 'heartbeat');
+    if (heartbeat !== false && (heartbeat <= 0 || heartbeat >= lease)) {
+      throw new ConfigurationError('heartbeat must be positive and shorter than the lease.');
+    }
+    this.config = {
+      retention: toMs(options.retention ?? '24h', 'retention'),
+      lease,
+      heartbeat,
+      inProgress: options.inProgress ?? 'reject',
+      waitTimeout: toMs(options.waitTimeout ?? '10s', 'waitTimeout'),
+      retryAfterSeconds: options.retryAfterSeconds ?? 1,
+      maxResponseBytes: options.maxResponseBytes ?? 1024 * 1024,
+    };
+    this.serializer = options.serializer ?? defaultSerializer;
+    this.clock = options.clock ?? systemClock;
+  }
+
+  /** Runs `work` once per (tenant, operation, key) and returns its outcome, or unwraps it: see run(). */
+  async execute<T>(call: IdempotentCall, work: (claim: ClaimContext) => T | Promise<T>): Promise<Execution<T>> {
+    const started = performance.now();
+    const key = validateKey(call.key, this.options.keyRules);
+    if (call.tenant === undefined || call.tenant === null || call.tenant === '') {
+      throw new ConfigurationError(
+        'oncely: a tenant is required. Return the caller\'s account or user id, or GLOBAL_TENANT to share keys between all callers.',
+      );
+    }
+    if (typeof call.operation !== 'string' || call.operation === '') {
+      throw new ConfigurationError('oncely: an operation name is required.');
+    }
+    const scope: RecordScope = {
+      tenant: call.tenant === GLOBAL_TENANT ? '' : fitScopePart(call.tenant),
+      operation: fitScopePart(call.operation),
+      key,
+    };
+    const fp = call.fingerprint ?? fingerprintOf(call.input);
+    const emit = (event: Omit<IdempotencyEvent, 'durationMs' | 'tenant' | 'operation' | 'key'>) =>
+      this.emit({ ...event, tenant: scope.tenant, operation: scope.operation, key, durationMs: performance.now() - started });
+
+    const claim = await this.claim(scope, fp, call, started);
+    if (claim.kind === 'completed') {
+      const outcome = (await this.decodeOutcome(claim.record)) as Outcome<T>;
+      emit({ type: 'replayed', fence: claim.record.fence, outcome: outcome.ok ? 'success' : 'error', ...this.payload(outcome) });
+      return { replayed: true, outcome, key, fence: claim.record.fence, stored: true };
+    }
+    if (claim.kind === 'in_progress') {
+      emit({ type: 'conflict', fence: claim.record.fence, code: 'IDEMPOTENCY_KEY_IN_USE' });
+      throw new KeyInUseError(this.config.retryAfterSeconds);
+    }
+
+    const { record } = claim;
+    emit({ type: 'claimed', fence: record.fence, reclaimed: claim.reclaimed, ...this.payload(call.input) });
+    const lease = this.holdLease(scope, record, () => emit({ type: 'lease_lost', fence: record.fence }));
+    const context: ClaimContext = {
+      tenant: call.tenant,
+      operation: call.operation,
+      key,
+      fence: record.fence,
+      signal: lease.signal,
+      deriveKey: (purpose = 'default') => deriveDownstreamKey(scope, purpose),
+    };
+
+    let outcome: Outcome<T>;
+    try {
+      outcome = { ok: true, value: await work(context) };
+    } catch (error) {
+      outcome = { ok: false, error };
+    } finally {
+      lease.stop();
+    }
+
+    const kind = outcome.ok ? 'success' : 'error';
+    const shouldStore = call.shouldStore ?? this.options.shouldStore ?? defaultStorePolicy;
+    let stored = false;
+    try {
+      if (shouldStore(outcome)) {
+        stored = await this.completeRecord(scope, record, outcome);
+        emit(stored ? { type: 'completed', fence: record.fence, outcome: kind, ...this.payload(outcome) } : { type: 'lease_lost', fence: record.fence });
+      } else {
+        const released = await this.store.release(scope, record.token);
+        emit(released ? { type: 'released', fence: record.fence, outcome: kind } : { type: 'lease_lost', fence: record.fence });
+      }
+    } catch {
+      // The work ran and its outcome stands; the record stays in progress until its lease runs out.
+      emit({ type: 'lease_lost', fence: record.fence });
+    }
+    return { replayed: false, outcome, key, fence: record.fence, stored };
+  }
+
+  /** Like execute(), but returns the value or throws the (possibly replayed) error. */
+  async run<T>(call: IdempotentCall, work: (claim: ClaimContext) => T | Promise<T>): Promise<T> {
+    const { outcome } = await this.execute(call, work);
+    if (outcome.ok) return outcome.value;
+    throw outcome.error;
+  }
+
+  /**
+   * Deletes expired records in batches of `batchSize` (default 1000) until none is left or
+   * `maxBatches` (default unlimited) ran. Each batch is one short statement on the expiry index.
+   */
+  async purgeExpired(options: { batchSize?: number; maxBatches?: number } = {}): Promise<number> {
+    const started = performance.now();
+    const batchSize = options.batchSize ?? 1000;
+    const maxBatches = options.maxBatches ?? Number.POSITIVE_INFINITY;
+    let total = 0;
+    for (let batch = 0; batch < maxBatches; batch++) {
+      const deleted = await this.store.purgeExpired(this.clock.now(), batchSize);
+      total += deleted;
+      if (deleted < batchSize) break;
+    }
+    this.emit({ type: 'purged', count: total, durationMs: performance.now() - started });
+    return total;
+  }
+
+  private async claim(scope: RecordScope, fp: string, call: IdempotentCall, started: number): Promise<ClaimResult> {
+    const mode = call.inProgress ?? this.config.inProgress;
+    const waitTimeout = call.waitTimeout === undefined ? this.config.waitTimeout : toMs(call.waitTimeout, 'waitTimeout');
+    let delay = 10;
+    for (;;) {
+      const result = await this.tryClaim(scope, fp);
+      if (result.kind !== 'in_progress' || mode === 'reject') return result;
+      const remaining = started + waitTimeout - performance.now();
+      if (remaining <= 0) return result;
+      const pause = Math.min(delay, remaining);
+      await (this.store.waitForChange ? this.store.waitForChange(scope, pause) : sleep(pause));
+      delay = Math.min(delay * 2, 250);
+    }
+  }
+
+  /** One pass of the claim decision; loops only while records change under it. */
+  private async tryClaim(scope: RecordScope, fp: string): Promise<ClaimResult> {
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const now = this.clock.now();
+      const fresh = this.newRecord(scope, fp, now, 1);
+      if (await this.storeCall(() => this.store.create(fresh))) return { kind: 'claimed', record: fresh, reclaimed: false };
+      const existing = await this.storeCall(() => this.store.get(scope));
+      if (!existing) continue; // purged or released between the two statements
+      if (!isExpired(existing, now) && existing.fingerprint !== fp) {
+        this.emit({ type: 'mismatch', tenant: scope.tenant, operation: scope.operation, key: scope.key, fence: existing.fence, code: 'IDEMPOTENCY_KEY_REUSED', durationMs: 0 });
+        throw new KeyReusedError();
+      }
+      if (isReclaimable(existing, now)) {
+        const next = this.newRecord(scope, fp, now, existing.fence + 1);
+        next.createdAt = isExpired(existing, now) ? now : existing.createdAt;
+        if (await this.storeCall(() => this.store.takeOver(next, existing.token, now))) {
+          return { kind: 'claimed', record: next, reclaimed: true };
+        }
+        continue;
+      }
+      return existing.status === 'completed' ? { kind: 'completed', record: existing } : { kind: 'in_progress', record: existing };
+    }
+    throw new StoreUnavailableError(new Error('The record kept changing during the claim; giving up after 10 attempts.'));
+  }
+
+  private newRecord(scope: RecordScope, fp: string, now: number, fence: number): IdempotencyRecord {
+    return {
+      ...scope,
+      status: 'in_progress',
+      fingerprint: fp,
+      token: randomUUID(),
+      fence,
+      leaseExpiresAt: now + this.config.lease,
+      response: null,
+      createdAt: now,
+      updatedAt: now,
+      expiresAt: now + Math.max(this.config.retention, this.config.lease),
+    };
+  }
+
+  private holdLease(scope: RecordScope, record: IdempotencyRecord, onLost: () => void) {
+    const controller = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
+    if (this.config.heartbeat !== false) {
+      timer = setInterval(() => {
+        const now = this.clock.now();
+        this.store.renew(scope, record.token, now + this.config.lease, now).then(
+          (renewed) => {
+            if (!renewed && !controller.signal.aborted) {
+              clearInterval(timer);
+              controller.abort(new IdempotencyError('IDEMPOTENCY_KEY_IN_USE', 'The idempotency lease was lost.'));
+              onLost();
+            }
+          },
+          () => {
+            // A failed renewal is retried on the next beat; the lease still has time left.
+          },
+        );
+      }, this.config.heartbeat);
+      timer.unref?.();
+    }
+    return { signal: controller.signal, stop: () => clearInterval(timer) };
+  }
+
+  private async completeRecord(scope: RecordScope, record: IdempotencyRecord, outcome: Outcome): Promise<boolean> {
+    let text: string;
+    try {
+      text = await this.encodeOutcome(scope, outcome);
+    } catch (error) {
+      // Never let a retry run the work again because its result could not be stored: store an
+      // error outcome that says so instead.
+      const reason = error instanceof ResponseNotStorableError ? error : new ResponseNotStorableError(String((error as Error)?.message ?? error));
+      text = await this.encodeOutcome(scope, { ok: false, error: reason }, true);
+    }
+    const now = this.clock.now();
+    return this.store.complete(scope, record.token, {
+      response: text,
+      completedAt: now,
+      expiresAt: now + this.config.retention,
+    });
+  }
+
+  private async encodeOutcome(scope: RecordScope, outcome: Outcome, skipLimit = false): Promise<string> {
+    const serialized = this.serializer.serialize(outcome);
+    const text = this.options.codec ? await this.options.codec.encode(serialized, scope) : serialized;
+    const size = Buffer.byteLength(text);
+    if (!skipLimit && size > this.config.maxResponseBytes) {
+      throw new ResponseNotStorableError(`it is ${size} bytes, over the limit of ${this.config.maxResponseBytes}`);
+    }
+    return text;
+  }
+
+  private async decodeOutcome(record: IdempotencyRecord): Promise<Outcome> {
+    const text = record.response ?? '';
+    const serialized = this.options.codec ? await this.options.codec.decode(text, record) : text;
+    const outcome = this.serializer.deserialize(serialized) as Outcome;
+    if (!outcome.ok && isStoredIdempotencyError(outcome.error)) {
+      return { ok: false, error: new ResponseNotStorableError((outcome.error as { reason: string }).reason) };
+    }
+    return outcome;
+  }
+
+  private async storeCall<R>(fn: () => Promise<R>): Promise<R> {
+    try {
+      return await fn();
+    } catch (error) {
+      throw error instanceof IdempotencyError ? error : new StoreUnavailableError(error);
+    }
+  }
+
+  private payload(value: unknown): { payload?: unknown } {
+    return this.options.eventPayloads ? { payload: value } : {};
+  }
+
+  private emit(event: IdempotencyEvent): void {
+    try {
+      this.options.onEvent?.(event);
+    } catch {
+      // Observability must never break the request.
+    }
+  }
+}
+
+function isStoredIdempotencyError(error: unknown): boolean {
+  return (error as { code?: unknown })?.code === 'IDEMPOTENCY_RESPONSE_NOT_STORABLE';
+}
+
+/** Stable downstream key: same scope and purpose, same key, on every retry and re-claim. */
+export function deriveDownstreamKey(scope: RecordScope, purpose: string): string {
+  const hash = createHash('sha256').update(JSON.stringify([scope.tenant, scope.operation, scope.key, purpose])).digest('base64url');
+  return `oncely_${hash.slice(0, 40)}`;
+}
+
+export function createIdempotency(options: IdempotencyOptions): Idempotency {
+  return new Idempotency(options);
+}

@@ -1,0 +1,109 @@
+/**
+ * One small hierarchy with stable string codes. Adapters map `code` (never the class or the
+ * message) to HTTP statuses, GraphQL `extensions.code` and tRPC error codes.
+ */
+export type IdempotencyErrorCode =
+  | 'IDEMPOTENCY_KEY_MISSING'
+  | 'IDEMPOTENCY_KEY_INVALID'
+  | 'IDEMPOTENCY_KEY_REUSED'
+  | 'IDEMPOTENCY_KEY_IN_USE'
+  | 'IDEMPOTENCY_RESPONSE_NOT_STORABLE'
+  | 'IDEMPOTENCY_CONFIGURATION'
+  | 'IDEMPOTENCY_STORE_UNAVAILABLE';
+
+/** The HTTP status each code stands for; adapters use this table instead of their own. */
+export const httpStatusOf: Record<IdempotencyErrorCode, number> = {
+  IDEMPOTENCY_KEY_MISSING: 400,
+  IDEMPOTENCY_KEY_INVALID: 400,
+  IDEMPOTENCY_KEY_REUSED: 422,
+  IDEMPOTENCY_KEY_IN_USE: 409,
+  IDEMPOTENCY_RESPONSE_NOT_STORABLE: 500,
+  IDEMPOTENCY_CONFIGURATION: 500,
+  IDEMPOTENCY_STORE_UNAVAILABLE: 503,
+};
+
+export class IdempotencyError extends Error {
+  readonly code: IdempotencyErrorCode;
+  /** HTTP status the code maps to. */
+  readonly status: number;
+  /** Seconds after which a retry may succeed (409 and 503 only). */
+  readonly retryAfter?: number;
+
+  constructor(code: IdempotencyErrorCode, message: string, options?: { cause?: unknown; retryAfter?: number }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'IdempotencyError';
+    this.code = code;
+    this.status = httpStatusOf[code];
+    if (options?.retryAfter !== undefined) this.retryAfter = options.retryAfter;
+  }
+}
+
+export class KeyMissingError extends IdempotencyError {
+  constructor(message = 'An idempotency key is required for this operation.') {
+    super('IDEMPOTENCY_KEY_MISSING', message);
+    this.name = 'KeyMissingError';
+  }
+}
+
+export class KeyInvalidError extends IdempotencyError {
+  constructor(message: string) {
+    super('IDEMPOTENCY_KEY_INVALID', message);
+    this.name = 'KeyInvalidError';
+  }
+}
+
+/** Same key, different payload. Never carries the stored response. */
+export class KeyReusedError extends IdempotencyError {
+  constructor() {
+    super(
+      'IDEMPOTENCY_KEY_REUSED',
+      'This idempotency key was already used with a different request payload. Use a new key for a new operation.',
+    );
+    this.name = 'KeyReusedError';
+  }
+}
+
+export class KeyInUseError extends IdempotencyError {
+  constructor(retryAfter: number) {
+    super(
+      'IDEMPOTENCY_KEY_IN_USE',
+      'A request with this idempotency key is still being processed. Retry after the indicated delay.',
+      { retryAfter },
+    );
+    this.name = 'KeyInUseError';
+  }
+}
+
+/**
+ * The outcome could not be stored (over maxResponseBytes, or not serializable). The record is
+ * completed with this error, so that retries get it instead of running the work a second time.
+ */
+export class ResponseNotStorableError extends IdempotencyError {
+  readonly reason: string;
+  constructor(reason: string) {
+    super('IDEMPOTENCY_RESPONSE_NOT_STORABLE', `The operation ran, but its result could not be stored for replay: ${reason}.`);
+    this.name = 'ResponseNotStorableError';
+    this.reason = reason;
+  }
+}
+
+export class ConfigurationError extends IdempotencyError {
+  constructor(message: string) {
+    super('IDEMPOTENCY_CONFIGURATION', message);
+    this.name = 'ConfigurationError';
+  }
+}
+
+export class StoreUnavailableError extends IdempotencyError {
+  constructor(cause: unknown) {
+    super('IDEMPOTENCY_STORE_UNAVAILABLE', 'The idempotency store could not be reached. Retry the request.', {
+      cause,
+      retryAfter: 1,
+    });
+    this.name = 'StoreUnavailableError';
+  }
+}
+
+export function isIdempotencyError(error: unknown): error is IdempotencyError {
+  return error instanceof IdempotencyError;
+}

@@ -1,0 +1,13 @@
+import { createHash } from 'node:crypto';
+import { encode } from './encoding.js';
+
+/**
+ * SHA-256 (hex) of the canonical form of an operation's input: object key order, Map entry order
+ * and Set element order do not matter; Dates hash as their ISO instant, BigInts as their digits
+ * (never equal to the number or the string of the same value); properties set to undefined hash
+ * as if absent, since JSON transports drop them.
+ */
+export function fingerprint(input: unknown): string {
+  const canonical = JSON.stringify(encode(input, { canonical: true, dropUndefinedProperties: true }));
+  return createHash('sha256').update(canonical).digest('hex');
+}

@@ -1,0 +1,77 @@
+import { type IdempotencyRecord, type RecordScope, isReclaimable } from './record.js';
+import type { Completion, IdempotencyStore } from './store.js';
+
+const scopeId = (s: RecordScope) => JSON.stringify([s.tenant, s.operation, s.key]);
+
+/**
+ * Records in a Map of this process. NOT DURABLE and not shared between processes: for unit tests
+ * and demos only. Every method is synchronous under the hood, so each step is atomic in one process.
+ */
+export class MemoryStore implements IdempotencyStore {
+  private readonly records = new Map<string, IdempotencyRecord>();
+
+  /** Number of records held (expired ones included until purged). */
+  get size(): number {
+    return this.records.size;
+  }
+
+  async create(record: IdempotencyRecord): Promise<boolean> {
+    const id = scopeId(record);
+    if (this.records.has(id)) return false;
+    this.records.set(id, { ...record });
+    return true;
+  }
+
+  async get(scope: RecordScope): Promise<IdempotencyRecord | null> {
+    const record = this.records.get(scopeId(scope));
+    return record ? { ...record } : null;
+  }
+
+  async takeOver(record: IdempotencyRecord, expectedToken: string, now: number): Promise<boolean> {
+    const current = this.records.get(scopeId(record));
+    if (!current || current.token !== expectedToken || !isReclaimable(current, now)) return false;
+    this.records.set(scopeId(record), { ...record });
+    return true;
+  }
+
+  async renew(scope: RecordScope, token: string, leaseExpiresAt: number, now: number): Promise<boolean> {
+    const current = this.held(scope, token);
+    if (!current) return false;
+    current.leaseExpiresAt = leaseExpiresAt;
+    current.expiresAt = Math.max(current.expiresAt, leaseExpiresAt);
+    current.updatedAt = now;
+    return true;
+  }
+
+  async complete(scope: RecordScope, token: string, completion: Completion): Promise<boolean> {
+    const current = this.held(scope, token);
+    if (!current) return false;
+    Object.assign(current, {
+      status: 'completed',
+      response: completion.response,
+      leaseExpiresAt: null,
+      updatedAt: completion.completedAt,
+      expiresAt: completion.expiresAt,
+    });
+    return true;
+  }
+
+  async release(scope: RecordScope, token: string): Promise<boolean> {
+    if (!this.held(scope, token)) return false;
+    return this.records.delete(scopeId(scope));
+  }
+
+  async purgeExpired(now: number, limit: number): Promise<number> {
+    const expired = [...this.records.entries()]
+      .filter(([, r]) => r.expiresAt <= now && (r.status === 'completed' || (r.leaseExpiresAt ?? 0) <= now))
+      .sort(([, a], [, b]) => a.expiresAt - b.expiresAt)
+      .slice(0, limit);
+    for (const [id] of expired) this.records.delete(id);
+    return expired.length;
+  }
+
+  private held(scope: RecordScope, token: string): IdempotencyRecord | undefined {
+    const current = this.records.get(scopeId(scope));
+    return current && current.token === token && current.status === 'in_progress' ? current : undefined;
+  }
+}

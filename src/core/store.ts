@@ -1,0 +1,43 @@
+import type { IdempotencyRecord, RecordScope } from './record.js';
+
+/**
+ * Persistence for idempotency records. Every method is one atomic step; the engine makes all the
+ * decisions (expiry, fingerprints, replay), so a store only has to keep these promises:
+ *
+ * - `create` inserts only when no record exists for the scope, and never aborts a surrounding
+ *   database transaction when one does.
+ * - `takeOver`, `renew`, `complete` and `release` change a record only while it still carries
+ *   `token` (fencing: a holder that lost its claim can change nothing).
+ * - `takeOver` re-checks at write time that the record is reclaimable at `now` (see
+ *   `isReclaimable`), so a holder that renewed or completed in the meantime keeps its record.
+ */
+export interface IdempotencyStore {
+  /** Inserts `record`; false when the scope already has one. */
+  create(record: IdempotencyRecord): Promise<boolean>;
+  /** The record of a scope, expired or not; null when none. */
+  get(scope: RecordScope): Promise<IdempotencyRecord | null>;
+  /** Replaces the record carrying `expectedToken` if it is reclaimable at `now`. */
+  takeOver(record: IdempotencyRecord, expectedToken: string, now: number): Promise<boolean>;
+  /** Extends the lease of an in-progress record held with `token`. */
+  renew(scope: RecordScope, token: string, leaseExpiresAt: number, now: number): Promise<boolean>;
+  /** Stores the outcome of an in-progress record held with `token`. */
+  complete(scope: RecordScope, token: string, completion: Completion): Promise<boolean>;
+  /** Deletes an in-progress record held with `token`, so the key can be used again at once. */
+  release(scope: RecordScope, token: string): Promise<boolean>;
+  /**
+   * Deletes up to `limit` records expired at `now` (completed ones, and in-progress ones whose lease
+   * also ran out), oldest expiry first. Returns how many were deleted.
+   */
+  purgeExpired(now: number, limit: number): Promise<number>;
+  /**
+   * Optional: resolves when the record of `scope` may have changed, or after `timeoutMs`. Stores
+   * with change notifications implement it; the engine polls with backoff otherwise.
+   */
+  waitForChange?(scope: RecordScope, timeoutMs: number): Promise<void>;
+}
+
+export interface Completion {
+  response: string;
+  completedAt: number;
+  expiresAt: number;
+}

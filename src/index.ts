@@ -1,0 +1,38 @@
+export { createIdempotency, deriveDownstreamKey, GLOBAL_TENANT, Idempotency } from './core/engine.js';
+export type {
+  ClaimContext,
+  Execution,
+  IdempotencyOptions,
+  IdempotentCall,
+  InProgressMode,
+  ResponseCodec,
+  Tenant,
+} from './core/engine.js';
+export {
+  ConfigurationError,
+  httpStatusOf,
+  IdempotencyError,
+  isIdempotencyError,
+  KeyInUseError,
+  KeyInvalidError,
+  KeyMissingError,
+  KeyReusedError,
+  ResponseNotStorableError,
+  StoreUnavailableError,
+} from './core/errors.js';
+export type { IdempotencyErrorCode } from './core/errors.js';
+export type { EventHandler, IdempotencyEvent, IdempotencyEventType } from './core/events.js';
+export { fingerprint } from './core/fingerprint.js';
+export { validateKey } from './core/key.js';
+export type { KeyRules } from './core/key.js';
+export { defaultStorePolicy, isDeterministicClientError } from './core/outcome.js';
+export type { Outcome, StorePolicy } from './core/outcome.js';
+export { isExpired, isReclaimable } from './core/record.js';
+export type { IdempotencyRecord, RecordScope, RecordStatus } from './core/record.js';
+export { defaultSerializer } from './core/serializer.js';
+export type { Serializer } from './core/serializer.js';
+export type { Completion, IdempotencyStore } from './core/store.js';
+export { MemoryStore } from './core/memory-store.js';
+export { ManualClock, systemClock } from './core/clock.js';
+export type { Clock } from './core/clock.js';
+export type { Duration } from './core/duration.js';

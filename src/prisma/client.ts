@@ -1,0 +1,20 @@
+/**
+ * The part of a PrismaClient (or of the transaction client inside `$transaction(async (tx) => ...)`)
+ * that the store uses. Accepted structurally, so clients generated to any output path fit.
+ */
+export interface PrismaClientLike {
+  $executeRawUnsafe(query: string, ...values: unknown[]): PromiseLike<number>;
+  $queryRawUnsafe<T = unknown>(query: string, ...values: unknown[]): PromiseLike<T>;
+}
+
+export type Provider = 'postgresql' | 'mysql' | 'sqlite';
+
+/** Reads the provider a generated client was built for; undefined when it cannot tell. */
+export function detectProvider(client: unknown): Provider | undefined {
+  const active = (client as { _activeProvider?: unknown; _engineConfig?: { activeProvider?: unknown } })?._activeProvider
+    ?? (client as { _engineConfig?: { activeProvider?: unknown } })?._engineConfig?.activeProvider;
+  if (active === 'postgresql' || active === 'postgres' || active === 'cockroachdb') return 'postgresql';
+  if (active === 'mysql') return 'mysql';
+  if (active === 'sqlite') return 'sqlite';
+  return undefined;
+}

@@ -1,0 +1,90 @@
+import type { Provider } from './client.js';
+
+const COLUMNS = [
+  'tenant',
+  'operation',
+  'key',
+  'status',
+  'fingerprint',
+  'token',
+  'fence',
+  'lease_expires_at',
+  'response',
+  'created_at',
+  'updated_at',
+  'expires_at',
+] as const;
+
+/** Every statement the Prisma store runs, written once per provider. */
+export interface Statements {
+  insert: string;
+  select: string;
+  takeOver: string;
+  renew: string;
+  complete: string;
+  release: string;
+  purge: string;
+}
+
+export function buildStatements(provider: Provider, table: string): Statements {
+  const q = provider === 'mysql' ? (id: string) => `\`${id}\`` : (id: string) => `"${id}"`;
+  let n = 0;
+  // PostgreSQL numbers its placeholders; MySQL and SQLite take "?" in order.
+  const p = provider === 'postgresql' ? () => `$${++n}` : () => '?';
+  const reset = () => {
+    n = 0;
+  };
+  const t = table
+    .split('.')
+    .map((part) => q(part))
+    .join('.');
+  const cols = COLUMNS.map(q).join(', ');
+  const scope = () => `${q('tenant')} = ${p()} AND ${q('operation')} = ${p()} AND ${q('key')} = ${p()}`;
+
+  reset();
+  const values = COLUMNS.map(() => p()).join(', ');
+  const insert =
+    provider === 'mysql'
+      ? // Lengths are validated before this runs, so IGNORE can only skip the duplicate-key case.
+        `INSERT IGNORE INTO ${t} (${cols}) VALUES (${values})`
+      : // DO NOTHING instead of failing: a failed INSERT would abort the caller's PostgreSQL transaction.
+        `INSERT INTO ${t} (${cols}) VALUES (${values}) ON CONFLICT (${q('tenant')}, ${q('operation')}, ${q('key')}) DO NOTHING`;
+
+  reset();
+  const select = `SELECT ${cols} FROM ${t} WHERE ${scope()}`;
+
+  reset();
+  const takeOver =
+    `UPDATE ${t} SET ${q('status')} = 'in_progress', ${q('fingerprint')} = ${p()}, ${q('token')} = ${p()}, ${q('fence')} = ${p()}, ` +
+    `${q('lease_expires_at')} = ${p()}, ${q('response')} = NULL, ${q('created_at')} = ${p()}, ${q('updated_at')} = ${p()}, ${q('expires_at')} = ${p()} ` +
+    `WHERE ${scope()} AND ${q('token')} = ${p()} AND (${q('expires_at')} <= ${p()} OR (${q('status')} = 'in_progress' AND ${q('lease_expires_at')} <= ${p()}))`;
+
+  reset();
+  const renew =
+    `UPDATE ${t} SET ${q('lease_expires_at')} = ${p()}, ${q('expires_at')} = CASE WHEN ${q('expires_at')} < ${p()} THEN ${p()} ELSE ${q('expires_at')} END, ${q('updated_at')} = ${p()} ` +
+    `WHERE ${scope()} AND ${q('token')} = ${p()} AND ${q('status')} = 'in_progress'`;
+
+  reset();
+  const complete =
+    `UPDATE ${t} SET ${q('status')} = 'completed', ${q('response')} = ${p()}, ${q('lease_expires_at')} = NULL, ${q('updated_at')} = ${p()}, ${q('expires_at')} = ${p()} ` +
+    `WHERE ${scope()} AND ${q('token')} = ${p()} AND ${q('status')} = 'in_progress'`;
+
+  reset();
+  const release = `DELETE FROM ${t} WHERE ${scope()} AND ${q('token')} = ${p()} AND ${q('status')} = 'in_progress'`;
+
+  reset();
+  const expired = () => {
+    const now = p();
+    const now2 = p();
+    return `${q('expires_at')} <= ${now} AND (${q('status')} = 'completed' OR ${q('lease_expires_at')} <= ${now2})`;
+  };
+  const purge =
+    provider === 'mysql'
+      ? `DELETE FROM ${t} WHERE ${expired()} ORDER BY ${q('expires_at')} LIMIT ${p()}`
+      : provider === 'postgresql'
+        ? // SKIP LOCKED: the purge never waits for (or makes wait) a claim touching the same rows.
+          `DELETE FROM ${t} WHERE ${q('id')} IN (SELECT ${q('id')} FROM ${t} WHERE ${expired()} ORDER BY ${q('expires_at')} LIMIT ${p()} FOR UPDATE SKIP LOCKED)`
+        : `DELETE FROM ${t} WHERE ${q('id')} IN (SELECT ${q('id')} FROM ${t} WHERE ${expired()} ORDER BY ${q('expires_at')} LIMIT ${p()})`;
+
+  return { insert, select, takeOver, renew, complete, release, purge };
+}

@@ -1,0 +1,5 @@
+export { PrismaStore } from './store.js';
+export type { PrismaStoreOptions } from './store.js';
+export { detectProvider } from './client.js';
+export type { PrismaClientLike, Provider } from './client.js';
+export { applyMigration, MIGRATION_NAME, migrationSql, migrationStatements } from './migrations.js';

@@ -1,0 +1,41 @@
+import { ConfigurationError } from '../core/errors.js';
+import type { PrismaClientLike, Provider } from './client.js';
+
+/**
+ * The SQL of prisma/<provider>/migrations, embedded so that it can be applied without the Prisma
+ * CLI (tests, examples, machines where `prisma migrate` cannot run). A test keeps it identical to
+ * the shipped migration files.
+ */
+export const MIGRATION_NAME = '20261124000000_oncely';
+
+export const migrationSql: Record<Provider, string> = {
+  postgresql: "-- CreateTable\nCREATE TABLE \"oncely_idempotency\" (\n    \"id\" BIGSERIAL NOT NULL,\n    \"tenant\" TEXT NOT NULL,\n    \"operation\" TEXT NOT NULL,\n    \"key\" TEXT NOT NULL,\n    \"status\" TEXT NOT NULL,\n    \"fingerprint\" TEXT NOT NULL,\n    \"token\" TEXT NOT NULL,\n    \"fence\" INTEGER NOT NULL,\n    \"lease_expires_at\" BIGINT,\n    \"response\" TEXT,\n    \"created_at\" BIGINT NOT NULL,\n    \"updated_at\" BIGINT NOT NULL,\n    \"expires_at\" BIGINT NOT NULL,\n\n    CONSTRAINT \"oncely_idempotency_pkey\" PRIMARY KEY (\"id\")\n);\n\n-- CreateIndex\nCREATE UNIQUE INDEX \"oncely_idempotency_scope_key\" ON \"oncely_idempotency\"(\"tenant\", \"operation\", \"key\");\n\n-- CreateIndex\nCREATE INDEX \"oncely_idempotency_expires_at_idx\" ON \"oncely_idempotency\"(\"expires_at\");\n",
+  mysql: "-- CreateTable\n-- utf8mb4_bin: keys, tenants and operations compare byte for byte (\"abc\" and \"ABC\" are two keys).\nCREATE TABLE `oncely_idempotency` (\n    `id` BIGINT NOT NULL AUTO_INCREMENT,\n    `tenant` VARCHAR(191) NOT NULL,\n    `operation` VARCHAR(191) NOT NULL,\n    `key` VARCHAR(255) NOT NULL,\n    `status` VARCHAR(16) NOT NULL,\n    `fingerprint` VARCHAR(64) NOT NULL,\n    `token` VARCHAR(64) NOT NULL,\n    `fence` INTEGER NOT NULL,\n    `lease_expires_at` BIGINT NULL,\n    `response` LONGTEXT NULL,\n    `created_at` BIGINT NOT NULL,\n    `updated_at` BIGINT NOT NULL,\n    `expires_at` BIGINT NOT NULL,\n\n    UNIQUE INDEX `oncely_idempotency_scope_key`(`tenant`, `operation`, `key`),\n    INDEX `oncely_idempotency_expires_at_idx`(`expires_at`),\n    PRIMARY KEY (`id`)\n) DEFAULT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;\n",
+  sqlite: "-- CreateTable\nCREATE TABLE \"oncely_idempotency\" (\n    \"id\" INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,\n    \"tenant\" TEXT NOT NULL,\n    \"operation\" TEXT NOT NULL,\n    \"key\" TEXT NOT NULL,\n    \"status\" TEXT NOT NULL,\n    \"fingerprint\" TEXT NOT NULL,\n    \"token\" TEXT NOT NULL,\n    \"fence\" INTEGER NOT NULL,\n    \"lease_expires_at\" BIGINT,\n    \"response\" TEXT,\n    \"created_at\" BIGINT NOT NULL,\n    \"updated_at\" BIGINT NOT NULL,\n    \"expires_at\" BIGINT NOT NULL\n);\n\n-- CreateIndex\nCREATE UNIQUE INDEX \"oncely_idempotency_scope_key\" ON \"oncely_idempotency\"(\"tenant\", \"operation\", \"key\");\n\n-- CreateIndex\nCREATE INDEX \"oncely_idempotency_expires_at_idx\" ON \"oncely_idempotency\"(\"expires_at\");\n",
+};
+
+/** Splits a migration into statements (no statement in ours contains a semicolon). */
+export function migrationStatements(provider: Provider): string[] {
+  return migrationSql[provider]
+    .split(';')
+    .map((statement) => statement.replace(/^\s*--.*$/gm, '').trim())
+    .filter(Boolean);
+}
+
+/**
+ * Creates oncely's table through the client, for databases where `prisma migrate` does not run.
+ * `table` renames the table and its indexes (default "oncely_idempotency"). With `dropExisting`,
+ * drops the table first (tests only: it deletes every record).
+ */
+export async function applyMigration(
+  client: PrismaClientLike,
+  provider: Provider,
+  options: { dropExisting?: boolean; table?: string } = {},
+): Promise<void> {
+  const table = options.table ?? 'oncely_idempotency';
+  if (!/^[A-Za-z_][A-Za-z0-9_]{0,40}$/.test(table)) throw new ConfigurationError(`applyMigration: "${table}" is not a plain table name.`);
+  if (options.dropExisting) await client.$executeRawUnsafe(`DROP TABLE IF EXISTS ${table}`);
+  for (const statement of migrationStatements(provider)) {
+    await client.$executeRawUnsafe(statement.replaceAll('oncely_idempotency', table));
+  }
+}

@@ -1,0 +1,166 @@
+import { ConfigurationError } from '../core/errors.js';
+import type { IdempotencyRecord, RecordScope, RecordStatus } from '../core/record.js';
+import type { Completion, IdempotencyStore } from '../core/store.js';
+import { type PrismaClientLike, type Provider, detectProvider } from './client.js';
+import { type Statements, buildStatements } from './dialect.js';
+
+export interface PrismaStoreOptions {
+  /** Your PrismaClient, or a transaction client. */
+  client: PrismaClientLike;
+  /** Database provider. Default: read from the client (`_activeProvider`); required if it cannot be read. */
+  provider?: Provider;
+  /** Table name, optionally schema-qualified ("billing.oncely_idempotency"). Default "oncely_idempotency". */
+  table?: string;
+}
+
+interface Row {
+  tenant: string;
+  operation: string;
+  key: string;
+  status: string;
+  fingerprint: string;
+  token: string;
+  fence: number | bigint;
+  lease_expires_at: number | bigint | null;
+  response: string | null;
+  created_at: number | bigint;
+  updated_at: number | bigint;
+  expires_at: number | bigint;
+}
+
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}(\.[A-Za-z_][A-Za-z0-9_]{0,62})?$/;
+
+/**
+ * Idempotency records in a SQL table through Prisma (PostgreSQL, MySQL/MariaDB, SQLite).
+ *
+ * Each method is one parameterized statement. A claim is one INSERT that skips duplicates instead
+ * of failing, so it never aborts a PostgreSQL transaction it runs in; every later change is an
+ * UPDATE or DELETE guarded by the claim's token.
+ */
+export class PrismaStore implements IdempotencyStore {
+  readonly provider: Provider;
+  readonly table: string;
+  private readonly client: PrismaClientLike;
+  private readonly sql: Statements;
+
+  constructor(options: PrismaStoreOptions) {
+    if (!options?.client || typeof options.client.$executeRawUnsafe !== 'function') {
+      throw new ConfigurationError('PrismaStore needs `client`: a PrismaClient or a transaction client.');
+    }
+    const provider = options.provider ?? detectProvider(options.client);
+    if (!provider) {
+      throw new ConfigurationError('PrismaStore could not tell the database provider; pass provider: "postgresql" | "mysql" | "sqlite".');
+    }
+    const table = options.table ?? 'oncely_idempotency';
+    if (!IDENTIFIER.test(table)) throw new ConfigurationError(`PrismaStore: "${table}" is not a plain table name.`);
+    this.client = options.client;
+    this.provider = provider;
+    this.table = table;
+    this.sql = buildStatements(provider, table);
+  }
+
+  /** The same store on another client, e.g. the transaction client of `$transaction`. */
+  withClient(client: PrismaClientLike): PrismaStore {
+    return new PrismaStore({ client, provider: this.provider, table: this.table });
+  }
+
+  async create(r: IdempotencyRecord): Promise<boolean> {
+    const count = await this.client.$executeRawUnsafe(
+      this.sql.insert,
+      r.tenant,
+      r.operation,
+      r.key,
+      r.status,
+      r.fingerprint,
+      r.token,
+      r.fence,
+      r.leaseExpiresAt,
+      r.response,
+      r.createdAt,
+      r.updatedAt,
+      r.expiresAt,
+    );
+    return count === 1;
+  }
+
+  async get(scope: RecordScope): Promise<IdempotencyRecord | null> {
+    const rows = await this.client.$queryRawUnsafe<Row[]>(this.sql.select, scope.tenant, scope.operation, scope.key);
+    const row = rows[0];
+    return row ? toRecord(row) : null;
+  }
+
+  async takeOver(r: IdempotencyRecord, expectedToken: string, now: number): Promise<boolean> {
+    const count = await this.client.$executeRawUnsafe(
+      this.sql.takeOver,
+      r.fingerprint,
+      r.token,
+      r.fence,
+      r.leaseExpiresAt,
+      r.createdAt,
+      r.updatedAt,
+      r.expiresAt,
+      r.tenant,
+      r.operation,
+      r.key,
+      expectedToken,
+      now,
+      now,
+    );
+    return count === 1;
+  }
+
+  async renew(scope: RecordScope, token: string, leaseExpiresAt: number, now: number): Promise<boolean> {
+    const count = await this.client.$executeRawUnsafe(
+      this.sql.renew,
+      leaseExpiresAt,
+      leaseExpiresAt,
+      leaseExpiresAt,
+      now,
+      scope.tenant,
+      scope.operation,
+      scope.key,
+      token,
+    );
+    return count === 1;
+  }
+
+  async complete(scope: RecordScope, token: string, c: Completion): Promise<boolean> {
+    const count = await this.client.$executeRawUnsafe(
+      this.sql.complete,
+      c.response,
+      c.completedAt,
+      c.expiresAt,
+      scope.tenant,
+      scope.operation,
+      scope.key,
+      token,
+    );
+    return count === 1;
+  }
+
+  async release(scope: RecordScope, token: string): Promise<boolean> {
+    const count = await this.client.$executeRawUnsafe(this.sql.release, scope.tenant, scope.operation, scope.key, token);
+    return count === 1;
+  }
+
+  async purgeExpired(now: number, limit: number): Promise<number> {
+    return this.client.$executeRawUnsafe(this.sql.purge, now, now, limit);
+  }
+}
+
+function toRecord(row: Row): IdempotencyRecord {
+  return {
+    tenant: row.tenant,
+    operation: row.operation,
+    key: row.key,
+    status: row.status as RecordStatus,
+    fingerprint: row.fingerprint,
+    token: row.token,
+    fence: Number(row.fence),
+    leaseExpiresAt: row.lease_expires_at === null ? null : Number(row.lease_expires_at),
+    response: row.response,
+    createdAt: Number(row.created_at),
+    updatedAt: Number(row.updated_at),
+    expiresAt: Number(row.expires_at),
+  };
+}

@@ -1,0 +1,260 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { Idempotency } from '../core/engine.js';
+import { KeyInUseError } from '../core/errors.js';
+import type { IdempotencyRecord } from '../core/record.js';
+import type { IdempotencyStore } from '../core/store.js';
+
+type Body = () => unknown | Promise<unknown>;
+
+/** The test functions of your runner (vitest, jest, node:test all fit). */
+export interface ContractRunner {
+  describe: (name: string, body: () => void) => unknown;
+  it: (name: string, body: Body) => unknown;
+}
+
+export interface StoreContractOptions extends ContractRunner {
+  /** Shown in the test names. */
+  name: string;
+  /** Returns the store under test; records of earlier tests may remain (every test uses fresh keys). */
+  store: () => IdempotencyStore | Promise<IdempotencyStore>;
+  /** How many concurrent claims the race tests fire. Default 50. */
+  raceSize?: number;
+}
+
+const T0 = Date.UTC(2026, 0, 1);
+
+function recordFor(overrides: Partial<IdempotencyRecord> = {}): IdempotencyRecord {
+  return {
+    tenant: `tenant-${randomUUID()}`,
+    operation: 'createOrder',
+    key: randomUUID(),
+    status: 'in_progress',
+    fingerprint: 'a'.repeat(64),
+    token: randomUUID(),
+    fence: 1,
+    leaseExpiresAt: T0 + 60_000,
+    response: null,
+    createdAt: T0,
+    updatedAt: T0,
+    expiresAt: T0 + 86_400_000,
+    ...overrides,
+  };
+}
+
+/**
+ * The promises every IdempotencyStore must keep, as a test suite. Run it against your own store:
+ *
+ *   import { describe, it } from 'vitest';
+ *   import { runStoreContract } from 'oncely/testing';
+ *   runStoreContract({ name: 'my store', store: () => myStore, describe, it });
+ */
+export function runStoreContract(options: StoreContractOptions): void {
+  const { describe, it } = options;
+  const raceSize = options.raceSize ?? 50;
+  const store = async () => options.store();
+
+  describe(`store contract: ${options.name}`, () => {
+    it('creates a record once per scope and reads every field back unchanged', async () => {
+      const s = await store();
+      const record = recordFor({ response: null });
+      assert.equal(await s.create(record), true);
+      assert.equal(await s.create({ ...record, token: randomUUID() }), false);
+      assert.deepEqual(await s.get(record), record);
+    });
+
+    it('returns null for a scope without a record', async () => {
+      const s = await store();
+      assert.equal(await s.get({ tenant: 'nobody', operation: 'none', key: randomUUID() }), null);
+    });
+
+    it('keeps tenant, operation and key apart, byte for byte', async () => {
+      const s = await store();
+      const base = recordFor({ key: `Key-${randomUUID()}` });
+      assert.equal(await s.create(base), true);
+      assert.equal(await s.create({ ...base, tenant: `${base.tenant}-other` }), true);
+      assert.equal(await s.create({ ...base, operation: 'refund' }), true);
+      assert.equal(await s.create({ ...base, key: base.key.toLowerCase() }), true, 'keys are case-sensitive');
+      assert.equal(await s.create({ ...base, key: base.key.toUpperCase() }), true, 'keys are case-sensitive');
+    });
+
+    it('stores the global tenant (empty string) and long, non-ASCII tenant and operation names', async () => {
+      const s = await store();
+      const record = recordFor({ tenant: '', operation: `ünïcødé-${'o'.repeat(150)}`, key: '~'.repeat(255) });
+      assert.equal(await s.create(record), true);
+      assert.deepEqual(await s.get(record), record);
+    });
+
+    it('completes only with the holder token, once', async () => {
+      const s = await store();
+      const record = recordFor();
+      await s.create(record);
+      const completion = { response: '{"ok":true,"value":"é✓"}', completedAt: T0 + 5, expiresAt: T0 + 10_000 };
+      assert.equal(await s.complete(record, randomUUID(), completion), false);
+      assert.equal(await s.complete(record, record.token, completion), true);
+      assert.equal(await s.complete(record, record.token, completion), false, 'a completed record stays as it is');
+      const stored = await s.get(record);
+      assert.equal(stored?.status, 'completed');
+      assert.equal(stored?.response, completion.response);
+      assert.equal(stored?.leaseExpiresAt, null);
+      assert.equal(stored?.expiresAt, completion.expiresAt);
+      assert.equal(stored?.updatedAt, completion.completedAt);
+    });
+
+    it('stores large responses whole', async () => {
+      const s = await store();
+      const record = recordFor();
+      await s.create(record);
+      const response = JSON.stringify({ blob: 'x'.repeat(900_000), emoji: '🧾'.repeat(1000) });
+      assert.equal(await s.complete(record, record.token, { response, completedAt: T0, expiresAt: T0 + 1 }), true);
+      assert.equal((await s.get(record))?.response, response);
+    });
+
+    it('renews the lease only for the holder of an in-progress record', async () => {
+      const s = await store();
+      const record = recordFor({ expiresAt: T0 + 100_000 });
+      await s.create(record);
+      assert.equal(await s.renew(record, randomUUID(), T0 + 120_000, T0 + 1), false);
+      assert.equal(await s.renew(record, record.token, T0 + 120_000, T0 + 1), true);
+      const renewed = await s.get(record);
+      assert.equal(renewed?.leaseExpiresAt, T0 + 120_000);
+      assert.ok((renewed?.expiresAt ?? 0) >= T0 + 120_000, 'retention never ends before the lease');
+      await s.complete(record, record.token, { response: '1', completedAt: T0 + 2, expiresAt: T0 + 3 });
+      assert.equal(await s.renew(record, record.token, T0 + 500_000, T0 + 3), false);
+    });
+
+    it('releases only an in-progress record held with the token', async () => {
+      const s = await store();
+      const record = recordFor();
+      await s.create(record);
+      assert.equal(await s.release(record, randomUUID()), false);
+      assert.equal(await s.release(record, record.token), true);
+      assert.equal(await s.get(record), null);
+      assert.equal(await s.create({ ...record, token: randomUUID() }), true, 'a released key can be claimed again');
+      const done = recordFor();
+      await s.create(done);
+      await s.complete(done, done.token, { response: '1', completedAt: T0, expiresAt: T0 + 1000 });
+      assert.equal(await s.release(done, done.token), false, 'completed records are never released');
+    });
+
+    it('takes over only a reclaimable record, and only from the token it read', async () => {
+      const s = await store();
+      const record = recordFor({ leaseExpiresAt: T0 + 1000 });
+      await s.create(record);
+      const next = { ...record, token: randomUUID(), fence: 2, leaseExpiresAt: T0 + 61_000 };
+      assert.equal(await s.takeOver(next, record.token, T0 + 999), false, 'lease still running');
+      assert.equal(await s.takeOver(next, randomUUID(), T0 + 1000), false, 'wrong expected token');
+      assert.equal(await s.takeOver(next, record.token, T0 + 1000), true, 'lease ran out');
+      assert.deepEqual(await s.get(record), next);
+      // Fencing: the old holder can change nothing any more.
+      assert.equal(await s.complete(record, record.token, { response: 'late', completedAt: T0, expiresAt: T0 + 1 }), false);
+      assert.equal(await s.renew(record, record.token, T0 + 99_000, T0 + 1001), false);
+      assert.equal(await s.release(record, record.token), false);
+      assert.equal((await s.get(record))?.token, next.token);
+    });
+
+    it('refuses a takeover when the holder renewed after it was read', async () => {
+      const s = await store();
+      const record = recordFor({ leaseExpiresAt: T0 + 1000 });
+      await s.create(record);
+      await s.renew(record, record.token, T0 + 70_000, T0 + 1001);
+      const next = { ...record, token: randomUUID(), fence: 2 };
+      assert.equal(await s.takeOver(next, record.token, T0 + 1001), false);
+    });
+
+    it('takes over a completed record once its retention has passed, not before', async () => {
+      const s = await store();
+      const record = recordFor();
+      await s.create(record);
+      await s.complete(record, record.token, { response: '"old"', completedAt: T0, expiresAt: T0 + 5000 });
+      const next = { ...record, token: randomUUID(), fence: 2, createdAt: T0 + 5000, updatedAt: T0 + 5000, expiresAt: T0 + 90_000, leaseExpiresAt: T0 + 65_000 };
+      assert.equal(await s.takeOver(next, record.token, T0 + 4999), false);
+      assert.equal(await s.takeOver(next, record.token, T0 + 5000), true);
+      const stored = await s.get(record);
+      assert.equal(stored?.status, 'in_progress');
+      assert.equal(stored?.response, null);
+      assert.equal(stored?.fence, 2);
+    });
+
+    it('purges expired records in bounded batches, oldest first, and nothing else', async () => {
+      const s = await store();
+      // Far in the future, so that no other test's records count as expired here.
+      const base = Date.UTC(2400, 0, 1) + Math.floor(Math.random() * 1e9);
+      const tenant = `purge-${randomUUID()}`;
+      const done = async (i: number, expiresAt: number) => {
+        const r = recordFor({ tenant, key: `done-${i}`, createdAt: base, expiresAt });
+        await s.create(r);
+        await s.complete(r, r.token, { response: '1', completedAt: base, expiresAt });
+        return r;
+      };
+      const expired = [];
+      for (let i = 0; i < 5; i++) expired.push(await done(i, base + i));
+      const fresh = await done(99, base + 1_000_000);
+      const running = recordFor({ tenant, key: 'running', expiresAt: base, leaseExpiresAt: base + 1_000_000 });
+      await s.create(running);
+      const now = base + 100;
+      // Records of other tests may be expired too: purge until only ours are asserted.
+      let purged = 0;
+      let batch: number;
+      do {
+        batch = await s.purgeExpired(now, 2);
+        assert.ok(batch <= 2, `a batch deletes at most its limit, deleted ${batch}`);
+        purged += batch;
+      } while (batch === 2);
+      assert.ok(purged >= 5);
+      for (const r of expired) assert.equal(await s.get(r), null);
+      assert.notEqual(await s.get(fresh), null, 'records within retention stay');
+      assert.notEqual(await s.get(running), null, 'an in-progress record with a live lease stays');
+      assert.equal(await s.purgeExpired(base + 2_000_000, 1000) >= 2, true, 'both go once their time has passed');
+      assert.equal(await s.get(running), null);
+    });
+
+    it(`lets exactly one of ${raceSize} concurrent creates of one key win`, async () => {
+      const s = await store();
+      const record = recordFor();
+      const results = await Promise.all(
+        Array.from({ length: raceSize }, () => s.create({ ...record, token: randomUUID() })),
+      );
+      assert.equal(results.filter(Boolean).length, 1);
+    });
+
+    it(`runs the work once for ${raceSize} concurrent duplicates (reject mode: the rest get 409 or the replay)`, async () => {
+      const engine = new Idempotency({ store: await store() });
+      let executions = 0;
+      const call = { tenant: `t-${randomUUID()}`, operation: 'charge', key: randomUUID(), input: { amount: 100 } };
+      const settled = await Promise.allSettled(
+        Array.from({ length: raceSize }, () =>
+          engine.execute(call, async () => {
+            executions++;
+            await new Promise((resolve) => setTimeout(resolve, 50));
+            return { chargeId: 'ch_1' };
+          }),
+        ),
+      );
+      assert.equal(executions, 1);
+      const ran = settled.filter((r) => r.status === 'fulfilled' && !r.value.replayed).length;
+      const replayed = settled.filter((r) => r.status === 'fulfilled' && r.value.replayed).length;
+      const conflicts = settled.filter((r) => r.status === 'rejected' && r.reason instanceof KeyInUseError).length;
+      assert.equal(ran, 1);
+      assert.equal(ran + replayed + conflicts, raceSize, 'every other call replayed or got 409');
+    });
+
+    it(`runs the work once for ${raceSize} concurrent duplicates (wait mode: every call gets the same result)`, async () => {
+      const engine = new Idempotency({ store: await store(), inProgress: 'wait', waitTimeout: 20_000 });
+      let executions = 0;
+      const call = { tenant: `t-${randomUUID()}`, operation: 'charge', key: randomUUID(), input: { amount: 100 } };
+      const results = await Promise.all(
+        Array.from({ length: raceSize }, () =>
+          engine.execute(call, async () => {
+            executions++;
+            await new Promise((resolve) => setTimeout(resolve, 100));
+            return { chargeId: `ch_${executions}`, at: new Date(T0) };
+          }),
+        ),
+      );
+      assert.equal(executions, 1);
+      assert.equal(results.filter((r) => !r.replayed).length, 1);
+      for (const r of results) assert.deepEqual(r.outcome, { ok: true, value: { chargeId: 'ch_1', at: new Date(T0) } });
+    });
+  });
+}

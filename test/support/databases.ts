@@ -1,0 +1,74 @@
+import { randomUUID } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PrismaLibSql } from '@prisma/adapter-libsql';
+import { PrismaMariaDb } from '@prisma/adapter-mariadb';
+import { PrismaPg } from '@prisma/adapter-pg';
+import { inject } from 'vitest';
+import { PrismaStore, applyMigration } from '../../src/prisma/index.js';
+import type { Provider } from '../../src/prisma/index.js';
+import { PrismaClient as MysqlClient } from '../generated/mysql/client.js';
+import { PrismaClient as PostgresClient } from '../generated/postgresql/client.js';
+import { PrismaClient as SqliteClient } from '../generated/sqlite/client.js';
+import { services } from './services.js';
+
+export interface TestDatabase {
+  name: 'sqlite' | 'postgresql' | 'mariadb';
+  provider: Provider;
+  /** A new PrismaClient of the provider's generated client. */
+  client(): PrismaLike;
+}
+
+// The generated clients differ only in types; tests use what all three share.
+export type PrismaLike = InstanceType<typeof PostgresClient>;
+
+const sqliteFile = join(tmpdir(), `oncely-test-${process.pid}-${randomUUID()}.db`);
+process.once('exit', () => {
+  for (const suffix of ['', '-wal', '-shm', '-journal']) rmSync(sqliteFile + suffix, { force: true });
+});
+
+const all: TestDatabase[] = [
+  {
+    name: 'sqlite',
+    provider: 'sqlite',
+    client: () => new SqliteClient({ adapter: new PrismaLibSql({ url: `file:${sqliteFile}` }) }) as unknown as PrismaLike,
+  },
+  {
+    name: 'postgresql',
+    provider: 'postgresql',
+    client: () => new PostgresClient({ adapter: new PrismaPg({ connectionString: services.postgres.url, max: 20 }) }),
+  },
+  {
+    name: 'mariadb',
+    provider: 'mysql',
+    client: () => {
+      const url = new URL(services.mariadb.url);
+      return new MysqlClient({
+        adapter: new PrismaMariaDb({
+          host: url.hostname,
+          port: Number(url.port || 3306),
+          user: decodeURIComponent(url.username),
+          password: decodeURIComponent(url.password),
+          database: url.pathname.slice(1),
+          connectionLimit: 20,
+        }),
+      }) as unknown as PrismaLike;
+    },
+  },
+];
+
+/** The databases this run can reach: SQLite always; PostgreSQL and MariaDB when up (always in CI). */
+export function testDatabases(): TestDatabase[] {
+  const available = inject('availableServices');
+  return all.filter(
+    (db) => db.name === 'sqlite' || (db.name === 'postgresql' ? available.includes('postgres') : available.includes('mariadb')),
+  );
+}
+
+/** A fresh table of its own for one test file, so files can run in parallel on one database. */
+export async function freshStore(db: TestDatabase, client = db.client()) {
+  const table = `oncely_t_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
+  await applyMigration(client, db.provider, { table, dropExisting: true });
+  return { client, table, store: new PrismaStore({ client, table }) };
+}
