@@ -6,6 +6,9 @@ export const entries = {
   index: 'src/index.ts',
   prisma: 'src/prisma/index.ts',
   testing: 'src/testing/index.ts',
+  envelop: 'src/envelop/index.ts',
+  trpc: 'src/trpc/index.ts',
+  redis: 'src/redis/index.ts',
 };
 
 export default defineConfig({

@@ -15,7 +15,7 @@ import { type KeyRules, validateKey } from './key.js';
 import { type Outcome, type StorePolicy, defaultStorePolicy } from './outcome.js';
 import { type IdempotencyRecord, type RecordScope, isExpired, isReclaimable } from './record.js';
 import { type Serializer, defaultSerializer } from './serializer.js';
-import type { IdempotencyStore } from './store.js';
+import { type IdempotencyStore, isTransactionalStore } from './store.js';
 
 /**
  * Pass as `tenant` to share keys between all callers. Oncely has no default tenant: a key scoped to
@@ -62,6 +62,11 @@ export interface IdempotencyOptions {
   eventPayloads?: boolean;
   /** Time source. Default the system clock. */
   clock?: Clock;
+  /**
+   * Run claim, work and completion in one database transaction (see IdempotentCall.transactional).
+   * Default false. Needs a store with transaction support (the Prisma store has it).
+   */
+  transactional?: boolean;
 }
 
 /** One call: which record, with which input. */
@@ -78,6 +83,13 @@ export interface IdempotentCall {
   inProgress?: InProgressMode;
   waitTimeout?: Duration;
   shouldStore?: StorePolicy;
+  /**
+   * Transactional mode: the claim, the work's writes through `claim.tx` and the stored outcome
+   * commit together or not at all, so database side effects happen exactly once even if the
+   * process dies. Duplicates wait for the transaction and then replay. Failures roll everything
+   * back (the claim too), so only successes are stored. Default: the engine's `transactional`.
+   */
+  transactional?: boolean;
 }
 
 /** What the work function is given while it holds the claim. */
@@ -94,6 +106,8 @@ export interface ClaimContext {
    * this operation, distinct per `purpose`.
    */
   deriveKey(purpose?: string): string;
+  /** Transactional mode only: the transaction handle (Prisma: the interactive transaction client). */
+  tx?: unknown;
 }
 
 export interface Execution<T> {
@@ -127,6 +141,23 @@ function fitScopePart(value: string): string {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+type Emit = (event: Omit<IdempotencyEvent, 'durationMs' | 'tenant' | 'operation' | 'key'>) => void;
+
+interface Attempt {
+  call: IdempotentCall;
+  scope: RecordScope;
+  fp: string;
+  started: number;
+  emit: Emit;
+}
+
+/** Thrown inside a transactional execution to roll it back while carrying the outcome out. */
+class RollbackSignal extends Error {
+  constructor(readonly execution: Execution<unknown>) {
+    super('oncely: rolling back the transaction of a failed operation');
+  }
 }
 
 type ClaimResult =
@@ -181,10 +212,32 @@ export class Idempotency {
       key,
     };
     const fp = call.fingerprint ?? fingerprintOf(call.input);
-    const emit = (event: Omit<IdempotencyEvent, 'durationMs' | 'tenant' | 'operation' | 'key'>) =>
+    const emit: Emit = (event) =>
       this.emit({ ...event, tenant: scope.tenant, operation: scope.operation, key, durationMs: performance.now() - started });
+    const attempt: Attempt = { call, scope, fp, started, emit };
 
-    const claim = await this.claim(scope, fp, call, started);
+    if (!(call.transactional ?? this.options.transactional)) return this.executeWith(this.store, undefined, attempt, work);
+    const store = this.store;
+    if (!isTransactionalStore(store)) {
+      throw new ConfigurationError('oncely: transactional mode needs a store with transaction support, such as PrismaStore.');
+    }
+    try {
+      return await store.transaction((txStore, tx) => this.executeWith(txStore, tx, attempt, work, true));
+    } catch (error) {
+      if (error instanceof RollbackSignal) return error.execution as Execution<T>;
+      throw error;
+    }
+  }
+
+  private async executeWith<T>(
+    store: IdempotencyStore,
+    tx: unknown,
+    { call, scope, fp, started, emit }: Attempt,
+    work: (claim: ClaimContext) => T | Promise<T>,
+    transactional = false,
+  ): Promise<Execution<T>> {
+    const key = scope.key;
+    const claim = await this.claim(store, scope, fp, call, started);
     if (claim.kind === 'completed') {
       const outcome = (await this.decodeOutcome(claim.record)) as Outcome<T>;
       emit({ type: 'replayed', fence: claim.record.fence, outcome: outcome.ok ? 'success' : 'error', ...this.payload(outcome) });
@@ -197,14 +250,16 @@ export class Idempotency {
 
     const { record } = claim;
     emit({ type: 'claimed', fence: record.fence, reclaimed: claim.reclaimed, ...this.payload(call.input) });
-    const lease = this.holdLease(scope, record, () => emit({ type: 'lease_lost', fence: record.fence }));
+    // In a transaction nobody else sees the claim before it commits, so there is no lease to renew.
+    const lease = transactional ? undefined : this.holdLease(store, scope, record, () => emit({ type: 'lease_lost', fence: record.fence }));
     const context: ClaimContext = {
       tenant: call.tenant,
       operation: call.operation,
       key,
       fence: record.fence,
-      signal: lease.signal,
+      signal: lease?.signal ?? new AbortController().signal,
       deriveKey: (purpose = 'default') => deriveDownstreamKey(scope, purpose),
+      ...(transactional ? { tx } : {}),
     };
 
     let outcome: Outcome<T>;
@@ -213,18 +268,30 @@ export class Idempotency {
     } catch (error) {
       outcome = { ok: false, error };
     } finally {
-      lease.stop();
+      lease?.stop();
     }
 
     const kind = outcome.ok ? 'success' : 'error';
+    if (transactional) {
+      if (!outcome.ok) {
+        emit({ type: 'released', fence: record.fence, outcome: kind });
+        throw new RollbackSignal({ replayed: false, outcome, key, fence: record.fence, stored: false });
+      }
+      // Inside the transaction a failure here must roll everything back: let it throw.
+      const stored = await this.completeRecord(store, scope, record, outcome);
+      if (!stored) throw new StoreUnavailableError(new Error('The claim vanished inside its own transaction.'));
+      emit({ type: 'completed', fence: record.fence, outcome: kind, ...this.payload(outcome) });
+      return { replayed: false, outcome, key, fence: record.fence, stored };
+    }
+
     const shouldStore = call.shouldStore ?? this.options.shouldStore ?? defaultStorePolicy;
     let stored = false;
     try {
       if (shouldStore(outcome)) {
-        stored = await this.completeRecord(scope, record, outcome);
+        stored = await this.completeRecord(store, scope, record, outcome);
         emit(stored ? { type: 'completed', fence: record.fence, outcome: kind, ...this.payload(outcome) } : { type: 'lease_lost', fence: record.fence });
       } else {
-        const released = await this.store.release(scope, record.token);
+        const released = await store.release(scope, record.token);
         emit(released ? { type: 'released', fence: record.fence, outcome: kind } : { type: 'lease_lost', fence: record.fence });
       }
     } catch {
@@ -259,28 +326,28 @@ export class Idempotency {
     return total;
   }
 
-  private async claim(scope: RecordScope, fp: string, call: IdempotentCall, started: number): Promise<ClaimResult> {
+  private async claim(store: IdempotencyStore, scope: RecordScope, fp: string, call: IdempotentCall, started: number): Promise<ClaimResult> {
     const mode = call.inProgress ?? this.config.inProgress;
     const waitTimeout = call.waitTimeout === undefined ? this.config.waitTimeout : toMs(call.waitTimeout, 'waitTimeout');
     let delay = 10;
     for (;;) {
-      const result = await this.tryClaim(scope, fp);
+      const result = await this.tryClaim(store, scope, fp);
       if (result.kind !== 'in_progress' || mode === 'reject') return result;
       const remaining = started + waitTimeout - performance.now();
       if (remaining <= 0) return result;
       const pause = Math.min(delay, remaining);
-      await (this.store.waitForChange ? this.store.waitForChange(scope, pause) : sleep(pause));
+      await (store.waitForChange ? store.waitForChange(scope, pause) : sleep(pause));
       delay = Math.min(delay * 2, 250);
     }
   }
 
   /** One pass of the claim decision; loops only while records change under it. */
-  private async tryClaim(scope: RecordScope, fp: string): Promise<ClaimResult> {
+  private async tryClaim(store: IdempotencyStore, scope: RecordScope, fp: string): Promise<ClaimResult> {
     for (let attempt = 0; attempt < 10; attempt++) {
       const now = this.clock.now();
       const fresh = this.newRecord(scope, fp, now, 1);
-      if (await this.storeCall(() => this.store.create(fresh))) return { kind: 'claimed', record: fresh, reclaimed: false };
-      const existing = await this.storeCall(() => this.store.get(scope));
+      if (await this.storeCall(() => store.create(fresh))) return { kind: 'claimed', record: fresh, reclaimed: false };
+      const existing = await this.storeCall(() => store.get(scope));
       if (!existing) continue; // purged or released between the two statements
       if (!isExpired(existing, now) && existing.fingerprint !== fp) {
         this.emit({ type: 'mismatch', tenant: scope.tenant, operation: scope.operation, key: scope.key, fence: existing.fence, code: 'IDEMPOTENCY_KEY_REUSED', durationMs: 0 });
@@ -289,7 +356,7 @@ export class Idempotency {
       if (isReclaimable(existing, now)) {
         const next = this.newRecord(scope, fp, now, existing.fence + 1);
         next.createdAt = isExpired(existing, now) ? now : existing.createdAt;
-        if (await this.storeCall(() => this.store.takeOver(next, existing.token, now))) {
+        if (await this.storeCall(() => store.takeOver(next, existing.token, now))) {
           return { kind: 'claimed', record: next, reclaimed: true };
         }
         continue;
@@ -314,13 +381,13 @@ export class Idempotency {
     };
   }
 
-  private holdLease(scope: RecordScope, record: IdempotencyRecord, onLost: () => void) {
+  private holdLease(store: IdempotencyStore, scope: RecordScope, record: IdempotencyRecord, onLost: () => void) {
     const controller = new AbortController();
     let timer: NodeJS.Timeout | undefined;
     if (this.config.heartbeat !== false) {
       timer = setInterval(() => {
         const now = this.clock.now();
-        this.store.renew(scope, record.token, now + this.config.lease, now).then(
+        store.renew(scope, record.token, now + this.config.lease, now).then(
           (renewed) => {
             if (!renewed && !controller.signal.aborted) {
               clearInterval(timer);
@@ -338,7 +405,7 @@ export class Idempotency {
     return { signal: controller.signal, stop: () => clearInterval(timer) };
   }
 
-  private async completeRecord(scope: RecordScope, record: IdempotencyRecord, outcome: Outcome): Promise<boolean> {
+  private async completeRecord(store: IdempotencyStore, scope: RecordScope, record: IdempotencyRecord, outcome: Outcome): Promise<boolean> {
     let text: string;
     try {
       text = await this.encodeOutcome(scope, outcome);
@@ -349,7 +416,7 @@ export class Idempotency {
       text = await this.encodeOutcome(scope, { ok: false, error: reason }, true);
     }
     const now = this.clock.now();
-    return this.store.complete(scope, record.token, {
+    return store.complete(scope, record.token, {
       response: text,
       completedAt: now,
       expiresAt: now + this.config.retention,

@@ -41,3 +41,16 @@ export interface Completion {
   completedAt: number;
   expiresAt: number;
 }
+
+/**
+ * A store that can run a claim, the caller's own writes and the completion in one database
+ * transaction (transactional mode). `tx` is the store's transaction handle, handed to the work
+ * (for Prisma: the interactive transaction client).
+ */
+export interface TransactionalStore extends IdempotencyStore {
+  transaction<R>(fn: (store: IdempotencyStore, tx: unknown) => Promise<R>): Promise<R>;
+}
+
+export function isTransactionalStore(store: IdempotencyStore): store is TransactionalStore {
+  return typeof (store as Partial<TransactionalStore>).transaction === 'function';
+}

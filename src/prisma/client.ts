@@ -5,7 +5,15 @@
 export interface PrismaClientLike {
   $executeRawUnsafe(query: string, ...values: unknown[]): PromiseLike<number>;
   $queryRawUnsafe<T = unknown>(query: string, ...values: unknown[]): PromiseLike<T>;
+  /** Present on a full PrismaClient; needed for transactional mode. */
+  $transaction?: unknown;
 }
+
+/** The interactive-transaction signature of PrismaClient.$transaction, structurally. */
+export type InteractiveTransaction = <R>(
+  fn: (tx: PrismaClientLike) => Promise<R>,
+  options?: { maxWait?: number; timeout?: number; isolationLevel?: string },
+) => Promise<R>;
 
 export type Provider = 'postgresql' | 'mysql' | 'sqlite';
 

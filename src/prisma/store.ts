@@ -1,7 +1,7 @@
 import { ConfigurationError } from '../core/errors.js';
 import type { IdempotencyRecord, RecordScope, RecordStatus } from '../core/record.js';
-import type { Completion, IdempotencyStore } from '../core/store.js';
-import { type PrismaClientLike, type Provider, detectProvider } from './client.js';
+import type { Completion, IdempotencyStore, TransactionalStore } from '../core/store.js';
+import { type InteractiveTransaction, type PrismaClientLike, type Provider, detectProvider } from './client.js';
 import { type Statements, buildStatements } from './dialect.js';
 
 export interface PrismaStoreOptions {
@@ -11,6 +11,11 @@ export interface PrismaStoreOptions {
   provider?: Provider;
   /** Table name, optionally schema-qualified ("billing.oncely_idempotency"). Default "oncely_idempotency". */
   table?: string;
+  /**
+   * Transactional mode: limits of the interactive transaction. Defaults: timeout 30 s (the whole
+   * operation must finish within it), maxWait 10 s (waiting for a pool connection).
+   */
+  transaction?: { timeout?: number; maxWait?: number };
 }
 
 interface Row {
@@ -37,9 +42,10 @@ const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}(\.[A-Za-z_][A-Za-z0-9_]{0,62})?
  * of failing, so it never aborts a PostgreSQL transaction it runs in; every later change is an
  * UPDATE or DELETE guarded by the claim's token.
  */
-export class PrismaStore implements IdempotencyStore {
+export class PrismaStore implements TransactionalStore {
   readonly provider: Provider;
   readonly table: string;
+  private readonly options: PrismaStoreOptions;
   private readonly client: PrismaClientLike;
   private readonly sql: Statements;
 
@@ -54,6 +60,7 @@ export class PrismaStore implements IdempotencyStore {
     const table = options.table ?? 'oncely_idempotency';
     if (!IDENTIFIER.test(table)) throw new ConfigurationError(`PrismaStore: "${table}" is not a plain table name.`);
     this.client = options.client;
+    this.options = options;
     this.provider = provider;
     this.table = table;
     this.sql = buildStatements(provider, table);
@@ -61,7 +68,25 @@ export class PrismaStore implements IdempotencyStore {
 
   /** The same store on another client, e.g. the transaction client of `$transaction`. */
   withClient(client: PrismaClientLike): PrismaStore {
-    return new PrismaStore({ client, provider: this.provider, table: this.table });
+    return new PrismaStore({ ...this.options, client, provider: this.provider, table: this.table });
+  }
+
+  /**
+   * Runs `fn` in one interactive transaction with a store bound to it. READ COMMITTED on PostgreSQL
+   * and MySQL: a duplicate blocked on the unique index sees the committed record once it is let
+   * through. SQLite serializes transactions.
+   */
+  async transaction<R>(fn: (store: IdempotencyStore, tx: unknown) => Promise<R>): Promise<R> {
+    const begin = this.client.$transaction as InteractiveTransaction | undefined;
+    if (typeof begin !== 'function') {
+      throw new ConfigurationError('PrismaStore: transactional mode needs a full PrismaClient (with $transaction), not a transaction client.');
+    }
+    const run = begin.bind(this.client) as InteractiveTransaction;
+    return run<R>((tx) => fn(this.withClient(tx), tx), {
+      timeout: this.options.transaction?.timeout ?? 30_000,
+      maxWait: this.options.transaction?.maxWait ?? 10_000,
+      ...(this.provider === 'sqlite' ? {} : { isolationLevel: 'ReadCommitted' }),
+    });
   }
 
   async create(r: IdempotencyRecord): Promise<boolean> {
