@@ -8,9 +8,9 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import { inject } from 'vitest';
 import { PrismaStore, applyMigration } from '../../src/prisma/index.js';
 import type { Provider } from '../../src/prisma/index.js';
-import { PrismaClient as MysqlClient } from '../generated/mysql/client.js';
-import { PrismaClient as PostgresClient } from '../generated/postgresql/client.js';
-import { PrismaClient as SqliteClient } from '../generated/sqlite/client.js';
+import { PrismaClient as MysqlClient } from '../../generated/mysql/client.js';
+import { PrismaClient as PostgresClient } from '../../generated/postgresql/client.js';
+import { PrismaClient as SqliteClient } from '../../generated/sqlite/client.js';
 import { services } from './services.js';
 
 export interface TestDatabase {
