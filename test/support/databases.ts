@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PrismaLibSql } from '@prisma/adapter-libsql';
 import { PrismaMariaDb } from '@prisma/adapter-mariadb';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { inject } from 'vitest';
+import type { ServiceName } from './services.js';
 import { PrismaStore, applyMigration } from '../../src/prisma/index.js';
 import type { Provider } from '../../src/prisma/index.js';
 import { PrismaClient as MysqlClient } from '../../generated/mysql/client.js';
@@ -28,7 +29,7 @@ process.once('exit', () => {
   for (const suffix of ['', '-wal', '-shm', '-journal']) rmSync(sqliteFile + suffix, { force: true });
 });
 
-const all: TestDatabase[] = [
+export const allDatabases: TestDatabase[] = [
   {
     name: 'sqlite',
     provider: 'sqlite',
@@ -59,9 +60,8 @@ const all: TestDatabase[] = [
 ];
 
 /** The databases this run can reach: SQLite always; PostgreSQL and MariaDB when up (always in CI). */
-export function testDatabases(): TestDatabase[] {
-  const available = inject('availableServices');
-  return all.filter(
+export function testDatabases(available: ServiceName[] = inject('availableServices')): TestDatabase[] {
+  return allDatabases.filter(
     (db) => db.name === 'sqlite' || (db.name === 'postgresql' ? available.includes('postgres') : available.includes('mariadb')),
   );
 }
@@ -70,5 +70,13 @@ export function testDatabases(): TestDatabase[] {
 export async function freshStore(db: TestDatabase, client = db.client()) {
   const table = `oncely_t_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
   await applyMigration(client, db.provider, { table, dropExisting: true });
+  // Server databases get the demo tables once, in global setup (parallel CREATEs race there).
+  if (db.provider === 'sqlite') await applyDemoTables(client, db.provider);
   return { client, table, store: new PrismaStore({ client, table }) };
+}
+
+/** The demo shop's tables (CREATE IF NOT EXISTS), for tests that write business rows. */
+export async function applyDemoTables(client: PrismaLike, provider: Provider) {
+  const sql = readFileSync(new URL(`../../examples/shared/prisma/demo.${provider}.sql`, import.meta.url), 'utf8');
+  for (const statement of sql.split(';').map((s) => s.trim()).filter(Boolean)) await client.$executeRawUnsafe(statement);
 }

@@ -22,4 +22,15 @@ export default async function setup(project: TestProject) {
     console.warn(`\n${line}\n${message}\nTHE TESTS FOR ${missing.join(', ').toUpperCase()} WILL NOT RUN. Start the services, or run with CI=true to make this an error.\n${line}\n`);
   }
   project.provide('availableServices', available);
+  // The demo shop's tables, created once per server database before test files run in parallel.
+  const { applyDemoTables, testDatabases } = await import('./databases.js');
+  for (const db of testDatabases(available)) {
+    if (db.provider === 'sqlite') continue;
+    const client = db.client();
+    try {
+      await applyDemoTables(client, db.provider);
+    } finally {
+      await client.$disconnect();
+    }
+  }
 }
