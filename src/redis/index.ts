@@ -1,1 +1,5 @@
-export {};
+export { RedisStore } from './store.js';
+export type { RedisStoreOptions } from './options.js';
+export type { RedisClientLike, RedisSubscriberLike } from './client.js';
+export { KeyLayout } from './keys.js';
+export type { RecordKeys } from './keys.js';

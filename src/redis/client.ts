@@ -1,0 +1,23 @@
+/**
+ * The few client methods the Redis store uses, typed structurally so that an ioredis `Redis`, an
+ * ioredis `Cluster` (v5 or v6) or a thin wrapper around another client all fit without this
+ * package importing a client at runtime.
+ *
+ * Everything goes through `call` (a raw command) so that replies have one shape whatever the RESP
+ * protocol version: the store only sends EVALSHA/EVAL, and every script returns plain integers or
+ * flat arrays of strings.
+ */
+export interface RedisClientLike {
+  call(command: string, ...args: (string | number)[]): Promise<unknown>;
+  /** A new connection with the same options; the store subscribes to change notifications on it. */
+  duplicate(): RedisSubscriberLike;
+}
+
+/** A connection in subscriber mode (ioredis: a duplicate of the client). */
+export interface RedisSubscriberLike {
+  subscribe(...channels: string[]): Promise<unknown>;
+  unsubscribe(...channels: string[]): Promise<unknown>;
+  /** 'message' gets (channel, message); 'error' gets the connection error. */
+  on(event: 'message' | 'error', listener: (...args: any[]) => void): unknown;
+  disconnect(): void;
+}

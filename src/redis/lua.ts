@@ -1,0 +1,120 @@
+import { LuaScript } from './script.js';
+
+/*
+ * The store's server-side steps. Every script that writes gets KEYS[1] = the record's hash and
+ * KEYS[2] = its bucket's expiry index; both carry the same hash tag, so each script touches one
+ * Cluster slot. Timestamps arrive as decimal strings and are stored as given; Lua converts them to
+ * numbers only to compare (they are below 2^53, so doubles hold them exactly).
+ */
+
+const PRELUDE = `
+local function ms(x) return string.format('%.0f', x) end
+
+local function server_now()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+-- After a write: score the record in the index by when it may be purged (retention, and for an
+-- in-progress record not before its lease ends), and let Redis delete it "grace" ms after that
+-- instant by the server clock, never sooner than "grace" ms from now. The engine's clock decides
+-- expiry; the Redis TTL only cleans up, late enough never to remove a record the engine still
+-- counts as live. Index entries older than what Redis has deleted by now are trimmed here, so the
+-- index stays bounded even when nobody calls purgeExpired.
+local function keep(id, grace)
+  local v = redis.call('HMGET', KEYS[1], 'status', 'expires_at', 'lease_expires_at')
+  local purge_at = v[2]
+  if v[1] == 'in_progress' and v[3] and tonumber(v[3]) > tonumber(v[2]) then purge_at = v[3] end
+  redis.call('ZADD', KEYS[2], purge_at, id)
+  local now = server_now()
+  redis.call('PEXPIREAT', KEYS[1], ms(math.max(tonumber(purge_at), now) + grace))
+  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. ms(now - grace))
+end
+`;
+
+const script = (body: string) => new LuaScript(PRELUDE + body);
+
+/** ARGV: id, grace, field-value pairs. Inserts only when the hash does not exist. */
+export const createScript = script(`
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 3))
+keep(ARGV[1], tonumber(ARGV[2]))
+return 1
+`);
+
+/** ARGV: id, grace, channel, expected token, now, field-value pairs of the new record. */
+export const takeOverScript = script(`
+local cur = redis.call('HMGET', KEYS[1], 'token', 'status', 'expires_at', 'lease_expires_at')
+if cur[1] ~= ARGV[4] then return 0 end
+local now = tonumber(ARGV[5])
+local expired = tonumber(cur[3]) <= now
+local lease_over = cur[2] == 'in_progress' and cur[4] and tonumber(cur[4]) <= now
+if not (expired or lease_over) then return 0 end
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], unpack(ARGV, 6))
+keep(ARGV[1], tonumber(ARGV[2]))
+redis.call('PUBLISH', ARGV[3], 'taken_over')
+return 1
+`);
+
+/** ARGV: id, grace, token, lease expiry, now. */
+export const renewScript = script(`
+local cur = redis.call('HMGET', KEYS[1], 'token', 'status', 'expires_at')
+if cur[1] ~= ARGV[3] or cur[2] ~= 'in_progress' then return 0 end
+redis.call('HSET', KEYS[1], 'lease_expires_at', ARGV[4], 'updated_at', ARGV[5])
+if tonumber(cur[3]) < tonumber(ARGV[4]) then redis.call('HSET', KEYS[1], 'expires_at', ARGV[4]) end
+keep(ARGV[1], tonumber(ARGV[2]))
+return 1
+`);
+
+/** ARGV: id, grace, channel, token, response, completed at, expires at. */
+export const completeScript = script(`
+local cur = redis.call('HMGET', KEYS[1], 'token', 'status')
+if cur[1] ~= ARGV[4] or cur[2] ~= 'in_progress' then return 0 end
+redis.call('HDEL', KEYS[1], 'lease_expires_at')
+redis.call('HSET', KEYS[1], 'status', 'completed', 'response', ARGV[5], 'updated_at', ARGV[6], 'expires_at', ARGV[7])
+keep(ARGV[1], tonumber(ARGV[2]))
+redis.call('PUBLISH', ARGV[3], 'completed')
+return 1
+`);
+
+/** ARGV: id, channel, token. */
+export const releaseScript = script(`
+local cur = redis.call('HMGET', KEYS[1], 'token', 'status')
+if cur[1] ~= ARGV[3] or cur[2] ~= 'in_progress' then return 0 end
+redis.call('DEL', KEYS[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('PUBLISH', ARGV[2], 'released')
+return 1
+`);
+
+/**
+ * KEYS[1] = a bucket's index. ARGV: now, offset, count. Index entries purgeable at "now", oldest
+ * first, as a flat [id, score, ...] array (a script reply has that one shape under RESP2 and RESP3).
+ */
+export const candidatesScript = new LuaScript(`
+return redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'WITHSCORES', 'LIMIT', ARGV[2], ARGV[3])
+`);
+
+/**
+ * KEYS[1] = a bucket's index, KEYS[2..n] = records of that bucket. ARGV[1] = now, ARGV[i] = the
+ * id of KEYS[i]. Deletes each record that is purgeable at "now" (checked again here: it may have
+ * changed since it was listed) and drops index entries whose record Redis already deleted.
+ * Returns {records deleted, dangling entries dropped}.
+ */
+export const purgeScript = new LuaScript(`
+local now = tonumber(ARGV[1])
+local deleted, dropped = 0, 0
+for i = 2, #KEYS do
+  local v = redis.call('HMGET', KEYS[i], 'status', 'expires_at', 'lease_expires_at')
+  if not v[1] then
+    redis.call('ZREM', KEYS[1], ARGV[i])
+    dropped = dropped + 1
+  elseif tonumber(v[2]) <= now and (v[1] == 'completed' or not v[3] or tonumber(v[3]) <= now) then
+    redis.call('DEL', KEYS[i])
+    redis.call('ZREM', KEYS[1], ARGV[i])
+    deleted = deleted + 1
+  end
+end
+return {deleted, dropped}
+`);

@@ -1,0 +1,55 @@
+import { type Duration, toMs } from '../core/duration.js';
+import { ConfigurationError } from '../core/errors.js';
+import type { RedisClientLike } from './client.js';
+
+export interface RedisStoreOptions {
+  /** An ioredis `Redis` or `Cluster` (or anything with the same `call` and `duplicate`). */
+  client: RedisClientLike;
+  /** Prepended to every key and channel. No braces (they would change Cluster slot routing). Default "oncely:". */
+  prefix?: string;
+  /**
+   * How many expiry-index buckets records are spread over. Each bucket is one hash tag, so one
+   * Cluster slot: more buckets spread records over more slots and nodes, fewer make purgeExpired
+   * cheaper (it reads every bucket). Part of the key layout: never change it on live data.
+   * Default 256.
+   */
+  buckets?: number;
+  /**
+   * How long Redis keeps a record past its expiry before deleting it (Redis TTL = expiry + grace,
+   * by the Redis server's clock). Covers clock skew between your servers and Redis, so Redis never
+   * deletes a record the engine still counts as live. Default "1m".
+   */
+  expiryGrace?: Duration;
+  /**
+   * Wake duplicates waiting on an in-progress key (inProgress: "wait") through pub/sub as soon as
+   * the holder completes or releases. False: plain polling. Default true.
+   */
+  notifications?: boolean;
+}
+
+export interface ResolvedRedisOptions {
+  client: RedisClientLike;
+  prefix: string;
+  buckets: number;
+  expiryGraceMs: number;
+  notifications: boolean;
+}
+
+export function resolveRedisOptions(options: RedisStoreOptions): ResolvedRedisOptions {
+  if (!options?.client || typeof options.client.call !== 'function') {
+    throw new ConfigurationError('RedisStore needs `client`: an ioredis Redis or Cluster instance.');
+  }
+  const prefix = options.prefix ?? 'oncely:';
+  if (/[{}]/.test(prefix)) throw new ConfigurationError('RedisStore: `prefix` must not contain "{" or "}" (they decide the Cluster slot).');
+  const buckets = options.buckets ?? 256;
+  if (!Number.isInteger(buckets) || buckets < 1 || buckets > 16384) {
+    throw new ConfigurationError('RedisStore: `buckets` must be an integer from 1 to 16384.');
+  }
+  return {
+    client: options.client,
+    prefix,
+    buckets,
+    expiryGraceMs: Math.ceil(toMs(options.expiryGrace ?? '1m', 'expiryGrace')),
+    notifications: options.notifications ?? true,
+  };
+}
