@@ -1,0 +1,196 @@
+import { randomUUID } from 'node:crypto';
+import type { Cluster, Redis } from 'ioredis';
+import { afterAll, describe, expect, expectTypeOf, it } from 'vitest';
+import type { IdempotencyRecord, RecordScope } from '../../src/index.js';
+import { ConfigurationError } from '../../src/index.js';
+import { type RedisClientLike, RedisStore } from '../../src/redis/index.js';
+import { deletePrefix, localRedis, localRedisAvailable, uniquePrefix } from './support/redis.js';
+
+const available = localRedisAvailable();
+const prefix = uniquePrefix('store');
+const T0 = Date.UTC(2026, 0, 1);
+
+function record(overrides: Partial<IdempotencyRecord> = {}): IdempotencyRecord {
+  const now = Date.now();
+  return {
+    tenant: `t-${randomUUID()}`,
+    operation: 'pay',
+    key: randomUUID(),
+    status: 'in_progress',
+    fingerprint: 'f'.repeat(64),
+    token: randomUUID(),
+    fence: 1,
+    leaseExpiresAt: now + 60_000,
+    response: null,
+    createdAt: now,
+    updatedAt: now,
+    expiresAt: now + 600_000,
+    ...overrides,
+  };
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('RedisStore options and types', () => {
+  it('accepts ioredis Redis and Cluster instances as the client', () => {
+    expectTypeOf<Redis>().toMatchTypeOf<RedisClientLike>();
+    expectTypeOf<Cluster>().toMatchTypeOf<RedisClientLike>();
+  });
+
+  it('refuses a missing client, a prefix with braces and a bucket count out of range', () => {
+    const client = { call: async () => null, duplicate: () => { throw new Error('unused'); } } as unknown as RedisClientLike;
+    expect(() => new RedisStore({} as never)).toThrow(ConfigurationError);
+    expect(() => new RedisStore({ client, prefix: 'app{1}:' })).toThrow(ConfigurationError);
+    expect(() => new RedisStore({ client, buckets: 0 })).toThrow(ConfigurationError);
+    expect(() => new RedisStore({ client, buckets: 16385 })).toThrow(ConfigurationError);
+    expect(() => new RedisStore({ client, expiryGrace: 'soon' as never })).toThrow(ConfigurationError);
+  });
+
+  it('keeps user input out of the hash tag, whatever braces a key contains', () => {
+    const store = new RedisStore({ client: { call: async () => null, duplicate: () => null } as unknown as RedisClientLike });
+    for (const key of ['{', '}', '{}', '}{', '{x}', 'a{b}c', '{{{', '~'.repeat(255)]) {
+      const keys = store.layout.of({ tenant: '{t}', operation: 'op}', key });
+      expect(keys.record).toMatch(/^oncely:\{b\d{1,3}\}:r:[A-Za-z0-9_-]{43}$/);
+      expect(keys.index).toBe(`oncely:{b${keys.bucket}}:expiry`);
+    }
+    const a = store.layout.of({ tenant: 'a', operation: 'b', key: 'c' });
+    const b = store.layout.of({ tenant: 'a', operation: 'bc', key: '' });
+    expect(a.record).not.toBe(b.record);
+  });
+});
+
+describe.skipIf(!available)('RedisStore on the local Redis: TTL, purge, notifications', () => {
+  const client = available ? localRedis() : (undefined as unknown as Redis);
+  const stores: RedisStore[] = [];
+  const storeWith = (options: Partial<ConstructorParameters<typeof RedisStore>[0]> = {}) => {
+    const store = new RedisStore({ client, prefix: `${prefix}${randomUUID().slice(0, 6)}:`, ...options });
+    stores.push(store);
+    return store;
+  };
+
+  afterAll(async () => {
+    for (const store of stores) store.close();
+    await deletePrefix(client, prefix);
+    client.disconnect();
+  });
+
+  it('sets the Redis TTL to the expiry plus the grace, and to at least the grace for records already past it', async () => {
+    const store = storeWith({ expiryGrace: '1m' });
+    const live = record();
+    await store.create(live);
+    const liveTtl = await client.pttl(store.layout.of(live).record);
+    expect(liveTtl).toBeGreaterThan(600_000 + 60_000 - 5_000);
+    expect(liveTtl).toBeLessThanOrEqual(600_000 + 60_000);
+
+    // A manual clock in the past (T0 is before the real now): the record must stay readable.
+    const past = record({ leaseExpiresAt: T0 + 1000, createdAt: T0, updatedAt: T0, expiresAt: T0 + 2000 });
+    await store.create(past);
+    const pastTtl = await client.pttl(store.layout.of(past).record);
+    expect(pastTtl).toBeGreaterThan(55_000);
+    expect(pastTtl).toBeLessThanOrEqual(60_000);
+    expect(await store.get(past)).toEqual(past);
+
+    // Completion moves the TTL to the completion's expiry.
+    const now = Date.now();
+    await store.complete(live, live.token, { response: '1', completedAt: now, expiresAt: now + 3_600_000 });
+    expect(await client.pttl(store.layout.of(live).record)).toBeGreaterThan(3_600_000 + 55_000);
+  });
+
+  it('lets Redis delete expired records after the grace, and trims their index entries', async () => {
+    const store = storeWith({ expiryGrace: '200ms', buckets: 1 });
+    const now = Date.now();
+    const done = Array.from({ length: 5 }, () => record({ expiresAt: now + 100, leaseExpiresAt: now + 50 }));
+    for (const r of done) {
+      await store.create(r);
+      await store.complete(r, r.token, { response: 'x', completedAt: now, expiresAt: now + 100 });
+    }
+    const index = store.layout.of(done[0] as RecordScope).index;
+    expect(await client.zcard(index)).toBe(5);
+    await sleep(600);
+    for (const r of done) expect(await store.get(r)).toBeNull();
+    // Nothing left to purge: the dangling index entries are dropped, not counted.
+    expect(await store.purgeExpired(Date.now(), 10)).toBe(0);
+    expect(await client.zcard(index)).toBe(0);
+
+    // Without any purge, the next write trims entries whose records Redis has deleted.
+    const more = record({ expiresAt: Date.now() + 100, leaseExpiresAt: Date.now() + 50 });
+    await store.create(more);
+    await sleep(600);
+    const next = record();
+    await store.create(next);
+    expect(await client.zrange(index, '0', '-1')).toEqual([store.layout.of(next).id]);
+  });
+
+  it('purges the oldest records across all buckets first, at most `limit` per call', async () => {
+    const store = storeWith();
+    const base = Date.UTC(2400, 0, 1);
+    const expiries = Array.from({ length: 40 }, (_, i) => base + i * 1000).sort(() => Math.random() - 0.5);
+    const records = expiries.map((expiresAt) => record({ createdAt: base, expiresAt, leaseExpiresAt: base }));
+    for (const r of records) {
+      await store.create(r);
+      await store.complete(r, r.token, { response: 'r', completedAt: base, expiresAt: r.expiresAt });
+    }
+    const buckets = new Set(records.map((r) => store.layout.of(r).bucket));
+    expect(buckets.size).toBeGreaterThan(10);
+    expect(await store.purgeExpired(base + 1_000_000, 7)).toBe(7);
+    const left = (await Promise.all(records.map((r) => store.get(r)))).filter((r) => r !== null);
+    const oldestLeft = Math.min(...left.map((r) => r.expiresAt));
+    expect(left.length).toBe(33);
+    expect(oldestLeft).toBe(base + 7000);
+    expect(await store.purgeExpired(base + 9500, 1000)).toBe(3);
+    expect(await store.purgeExpired(base + 9500, 1000)).toBe(0);
+  });
+
+  it('wakes a waiter as soon as the holder completes, through pub/sub', async () => {
+    const store = storeWith();
+    const r = record();
+    await store.create(r);
+    const started = Date.now();
+    const waiting = store.waitForChange(r, 5000);
+    await sleep(150);
+    await store.complete(r, r.token, { response: 'done', completedAt: Date.now(), expiresAt: Date.now() + 60_000 });
+    await waiting;
+    expect(Date.now() - started).toBeLessThan(1500);
+  });
+
+  it('wakes waiters on release, and many waiters on one key with one subscription', async () => {
+    const store = storeWith();
+    const r = record();
+    await store.create(r);
+    const started = Date.now();
+    const waits = Array.from({ length: 20 }, () => store.waitForChange(r, 5000));
+    await sleep(150);
+    expect(await store.release(r, r.token)).toBe(true);
+    await Promise.all(waits);
+    expect(Date.now() - started).toBeLessThan(1500);
+  });
+
+  it('returns at once when the record changed before the subscription was live, and after the timeout otherwise', async () => {
+    const store = storeWith();
+    const done = record();
+    await store.create(done);
+    await store.complete(done, done.token, { response: 'x', completedAt: Date.now(), expiresAt: Date.now() + 60_000 });
+    let started = Date.now();
+    await store.waitForChange(done, 5000);
+    expect(Date.now() - started).toBeLessThan(1500);
+
+    const running = record();
+    await store.create(running);
+    started = Date.now();
+    await store.waitForChange(running, 300);
+    const waited = Date.now() - started;
+    expect(waited).toBeGreaterThanOrEqual(280);
+    expect(waited).toBeLessThan(2000);
+  });
+
+  it('falls back to sleeping for the timeout with notifications off', async () => {
+    const store = storeWith({ notifications: false });
+    const r = record();
+    await store.create(r);
+    const started = Date.now();
+    const waiting = store.waitForChange(r, 400);
+    await store.complete(r, r.token, { response: 'x', completedAt: Date.now(), expiresAt: Date.now() + 60_000 });
+    await waiting;
+    expect(Date.now() - started).toBeGreaterThanOrEqual(380);
+  });
+});
