@@ -72,6 +72,22 @@ describe.skipIf(!installed)('RedisStore on a Redis Cluster (3 masters, 3 replica
     expect(perMaster.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(scopes.length);
   });
 
+  it('wakes a waiter through pub/sub across the Cluster when the holder completes', async () => {
+    const now = Date.now();
+    const scope = { tenant: `wake-${randomUUID()}`, operation: 'pay', key: randomUUID() };
+    const token = randomUUID();
+    await store.create({
+      ...scope, status: 'in_progress', fingerprint: 'f'.repeat(64), token, fence: 1,
+      leaseExpiresAt: now + 60_000, response: null, createdAt: now, updatedAt: now, expiresAt: now + 600_000,
+    });
+    const started = Date.now();
+    const waiting = store.waitForChange(scope, 8000);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await store.complete(scope, token, { response: 'ok', completedAt: Date.now(), expiresAt: Date.now() + 60_000 })).toBe(true);
+    await waiting;
+    expect(Date.now() - started).toBeLessThan(3000);
+  });
+
   it('loses no completed record when a master crashes (SIGKILL) and restarts on its AOF', async () => {
     const engine = new Idempotency({ store });
     const tenant = `crash-${randomUUID()}`;
