@@ -1,0 +1,81 @@
+import { GraphQLError, type ExecutionResult, Source, type SourceLocation } from 'graphql';
+
+/** An execution result as stored: plain data, errors as their JSON form (internal extensions kept). */
+export interface StoredResult {
+  data?: unknown;
+  errors?: StoredError[];
+  extensions?: Record<string, unknown>;
+}
+
+export interface StoredError {
+  message: string;
+  path?: ReadonlyArray<string | number>;
+  locations?: readonly SourceLocation[];
+  extensions?: Record<string, unknown>;
+}
+
+export const REPLAY_HEADER = 'Idempotent-Replayed';
+
+/**
+ * Taken after masking (Yoga) so that the stored errors are what the client saw. `extensions.http`
+ * and `extensions.unexpected` are kept: Yoga derives the status from them, so the replay gets the
+ * same status, and strips them from the body again.
+ */
+export function toStoredResult(result: ExecutionResult): StoredResult {
+  const stored: StoredResult = {};
+  if ('data' in result) stored.data = result.data;
+  if (result.errors) stored.errors = result.errors.map(toStoredError);
+  if (result.extensions) stored.extensions = { ...result.extensions };
+  return stored;
+}
+
+function toStoredError(error: GraphQLError): StoredError {
+  const out: StoredError = { message: error.message };
+  if (error.path) out.path = [...error.path];
+  if (error.locations) out.locations = error.locations.map(({ line, column }) => ({ line, column }));
+  if (error.extensions && Object.keys(error.extensions).length > 0) out.extensions = { ...error.extensions };
+  return out;
+}
+
+/** The stored result with real GraphQLErrors: anything else would be treated by Yoga as unexpected. */
+export function fromStoredResult(stored: StoredResult, headers: Record<string, string> | undefined): ExecutionResult {
+  const result: ExecutionResult = {};
+  if ('data' in stored) result.data = stored.data as ExecutionResult['data'];
+  if (stored.errors) result.errors = stored.errors.map(fromStoredError);
+  const extensions: Record<string, unknown> = { ...stored.extensions };
+  if (headers) {
+    const http = (extensions.http ?? {}) as { headers?: Record<string, string> };
+    extensions.http = { ...http, headers: { ...http.headers, ...headers } };
+  }
+  if (Object.keys(extensions).length > 0) result.extensions = extensions;
+  return result;
+}
+
+export function fromStoredError(stored: StoredError): GraphQLError {
+  const located = locate(stored.locations);
+  return new GraphQLError(stored.message, {
+    ...located,
+    path: stored.path,
+    extensions: stored.extensions,
+  });
+}
+
+/**
+ * GraphQLError only derives `locations` from a source and positions, and Yoga re-creates every
+ * error from those before sending it. To replay the exact locations without the original
+ * document, build a blank source in which the stored line/column pairs exist.
+ */
+function locate(locations: readonly SourceLocation[] | undefined): { source?: Source; positions?: number[] } {
+  if (!locations || locations.length === 0) return {};
+  const widths: number[] = [];
+  for (const { line, column } of locations) widths[line - 1] = Math.max(widths[line - 1] ?? 0, column);
+  const lines = Array.from(widths, (width) => ' '.repeat(width ?? 0));
+  const starts: number[] = [];
+  let offset = 0;
+  for (const text of lines) {
+    starts.push(offset);
+    offset += text.length + 1;
+  }
+  const positions = locations.map(({ line, column }) => (starts[line - 1] ?? 0) + column - 1);
+  return { source: new Source(lines.join('\n')), positions };
+}
