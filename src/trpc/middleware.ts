@@ -1,0 +1,176 @@
+import { initTRPC } from '@trpc/server';
+import type { Tenant } from '../core/engine.js';
+import { IdempotencyError } from '../core/errors.js';
+import { REPLAYED_CALLS_HEADER, REPLAYED_HEADER, formatReplayedCallsHeader, parseReplayedCallsHeader } from './batch-header.js';
+import { replayedError, toTRPCError } from './errors.js';
+import { requestShape } from './http.js';
+import { findKey, fingerprintInput } from './key-sources.js';
+import { type CallOptions, type Resolved, type TrpcIdempotencyOptions, resolveOptions } from './options.js';
+import { type MiddlewareResultOf, storedResult } from './result.js';
+
+/** What a guarded procedure finds at `ctx.idempotency`. */
+export interface IdempotencyContext<TTx = unknown> {
+  /** The validated idempotency key of this call. */
+  key: string;
+  tenant: Tenant;
+  /** The record's operation: the procedure path unless `getOperation` says otherwise. */
+  operation: string;
+  /** 1 on the first claim; higher when an abandoned claim was taken over (a crashed earlier run). */
+  fence: number;
+  /**
+   * Whether this call's result came from the store. The procedure only runs for fresh claims, so
+   * inside it this is always false; replays are announced by the response header instead.
+   */
+  replayed: boolean;
+  /** Aborted when the claim's lease is lost: another request may now run the same operation. */
+  signal: AbortSignal;
+  /** A key for a downstream call (payment provider...), stable across every retry of this operation. */
+  deriveKey(purpose?: string): string;
+  /** Transactional mode only: the transaction client, e.g. Prisma's interactive transaction client. */
+  tx: TTx | undefined;
+}
+
+/** `ctx.idempotency` is null when no key was sent to an optional procedure, or for unguarded types. */
+export type IdempotencyCtx<TRequired extends boolean, TTx = unknown> = {
+  idempotency: TRequired extends false ? IdempotencyContext<TTx> | null : IdempotencyContext<TTx>;
+};
+
+/** A middleware for `.use()`. */
+export type IdempotencyMiddleware<TRequired extends boolean, TTx> = ((
+  opts: CallOptions & { next: (opts?: { ctx?: object }) => Promise<MiddlewareResultOf<any>> },
+) => Promise<MiddlewareResultOf<IdempotencyCtx<TRequired, TTx>>>) & { _type?: string };
+
+/**
+ * The middleware: finds the key, lets the engine claim it and run the rest of the chain once,
+ * and turns stored outcomes back into results and TRPCErrors. All idempotency decisions are the
+ * engine's; this file only translates between tRPC and the engine.
+ */
+export function createIdempotencyMiddleware<TRequired extends boolean = true, TTx = unknown>(
+  options: TrpcIdempotencyOptions<TRequired>,
+): IdempotencyMiddleware<TRequired, TTx> {
+  const config = resolveOptions(options as TrpcIdempotencyOptions<boolean>);
+
+  const middleware = async (opts: CallOptions & { next: (opts?: { ctx?: object }) => Promise<MiddlewareResultOf<any>> }) => {
+    type Result = MiddlewareResultOf<IdempotencyCtx<TRequired, TTx>>;
+    if (!config.types.has(opts.type)) return (await opts.next({ ctx: { idempotency: null } })) as Result;
+
+    let rawInput: unknown;
+    let key: unknown;
+    try {
+      rawInput = await opts.getRawInput();
+      key = await findKey(opts, rawInput, config);
+    } catch (error) {
+      throw toTRPCError(error);
+    }
+    if (key === undefined && !config.required) return (await opts.next({ ctx: { idempotency: null } })) as Result;
+
+    const tenant = await config.getTenant(opts);
+    const operation = config.getOperation(opts);
+    let passed: Result | undefined;
+    let execution;
+    try {
+      execution = await config.engine.execute(
+        {
+          tenant,
+          operation,
+          key,
+          input: { path: opts.path, input: fingerprintInput(rawInput, config) },
+          shouldStore: config.shouldStore,
+          ...(config.inProgress ? { inProgress: config.inProgress } : {}),
+          ...(config.waitTimeout !== undefined ? { waitTimeout: config.waitTimeout } : {}),
+          ...(config.transactional !== undefined ? { transactional: config.transactional } : {}),
+        },
+        async (claim) => {
+          const idempotency: IdempotencyContext<TTx> = {
+            key: claim.key,
+            tenant,
+            operation,
+            fence: claim.fence,
+            replayed: false,
+            signal: claim.signal,
+            deriveKey: claim.deriveKey,
+            tx: claim.tx as TTx | undefined,
+          };
+          const result = (await opts.next({ ctx: { idempotency } })) as Result;
+          passed = result;
+          // The engine decides from the outcome whether to store or release: hand it the error.
+          if (!result.ok) throw result.error;
+          return result.data;
+        },
+      );
+    } catch (error) {
+      if (error instanceof IdempotencyError && error.retryAfter !== undefined) {
+        setHeader(opts, config, 'retry-after', String(error.retryAfter));
+      }
+      throw toTRPCError(error);
+    }
+
+    if (!execution.replayed) {
+      // The chain's own result, untouched (tRPC may carry more than ok/data on it).
+      if (passed) return passed;
+      if (execution.outcome.ok) return storedResult<IdempotencyCtx<TRequired, TTx>>(execution.outcome.value);
+      throw toTRPCError(execution.outcome.error);
+    }
+    markReplayed(opts, config);
+    if (execution.outcome.ok) return storedResult<IdempotencyCtx<TRequired, TTx>>(execution.outcome.value);
+    throw replayedError(execution.outcome.error);
+  };
+  return middleware as IdempotencyMiddleware<TRequired, TTx>;
+}
+
+/**
+ * A procedure builder carrying the middleware, for `.concat()`:
+ * `const idempotentProcedure = publicProcedure.concat(createIdempotentProcedure({...}))`.
+ */
+export function createIdempotentProcedure<TRequired extends boolean = true, TTx = unknown>(options: TrpcIdempotencyOptions<TRequired>) {
+  const t = initTRPC.context<object>().meta<object>().create();
+  return t.procedure.use(createIdempotencyMiddleware<TRequired, TTx>(options));
+}
+
+function markReplayed(opts: CallOptions, config: Resolved): void {
+  if (!requestShape(opts).batch) {
+    setHeader(opts, config, REPLAYED_HEADER, 'true');
+    return;
+  }
+  const headers = safeHeaders(opts, config);
+  if (!headers) return;
+  // One response for the whole batch: every replayed call adds its index to the list.
+  let indexes: Set<number>;
+  try {
+    indexes = parseReplayedCallsHeader(headers.get(REPLAYED_CALLS_HEADER));
+  } catch {
+    indexes = new Set();
+  }
+  indexes.add(opts.batchIndex);
+  headers.set(REPLAYED_CALLS_HEADER, formatReplayedCallsHeader(indexes));
+}
+
+function setHeader(opts: CallOptions, config: Resolved, name: string, value: string): void {
+  safeHeaders(opts, config)?.set(name, value);
+}
+
+// A failing header hook must not turn a correct result into an error.
+function safeHeaders(opts: CallOptions, config: Resolved) {
+  try {
+    const headers = config.responseHeaders(opts);
+    if (!headers) return undefined;
+    return {
+      get: (name: string) => {
+        try {
+          return headers.get(name);
+        } catch {
+          return undefined;
+        }
+      },
+      set: (name: string, value: string) => {
+        try {
+          headers.set(name, value);
+        } catch {
+          // ignored: see above
+        }
+      },
+    };
+  } catch {
+    return undefined;
+  }
+}

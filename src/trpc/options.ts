@@ -1,0 +1,136 @@
+import type { TRPCProcedureType } from '@trpc/server';
+import type { Duration } from '../core/duration.js';
+import { type IdempotencyOptions, type InProgressMode, type Tenant, Idempotency } from '../core/engine.js';
+import { ConfigurationError } from '../core/errors.js';
+import type { StorePolicy } from '../core/outcome.js';
+import { KEY_HEADER, BATCH_KEYS_HEADER } from './batch-header.js';
+import { storeTrpcOutcome } from './errors.js';
+import { type ResponseHeaders, defaultRequestHeader, defaultResponseHeaders } from './http.js';
+
+/** What the middleware's option callbacks receive: the tRPC middleware options, loosely typed. */
+export interface CallOptions {
+  ctx: any;
+  type: TRPCProcedureType;
+  path: string;
+  input: unknown;
+  getRawInput: () => Promise<unknown>;
+  meta: any;
+  signal: AbortSignal | undefined;
+  /** Index of the call in an HTTP batch; 0 outside batches. */
+  batchIndex: number;
+}
+
+type Awaitable<T> = T | Promise<T>;
+
+interface CommonOptions {
+  /**
+   * Required. The tenant the key belongs to (account, user): keys of different tenants never meet.
+   * Return GLOBAL_TENANT (from 'oncely') to share keys between all callers, explicitly.
+   */
+  getTenant: (opts: CallOptions) => Awaitable<Tenant>;
+  /** The record's operation name. Default: the procedure path. */
+  getOperation?: (opts: CallOptions) => string;
+  /** Procedure types the middleware guards; others pass through untouched. Default ["mutation"]. */
+  types?: readonly TRPCProcedureType[];
+  /** Header with the key of a single call. Default "Idempotency-Key"; false to ignore headers. */
+  header?: string | false;
+  /** Header with the keys of a batch (see batch-header.ts). Default "Idempotency-Keys"; false to ignore. */
+  batchHeader?: string | false;
+  /** Input field holding the key; left out of the fingerprint. Default "idempotencyKey"; false to ignore. */
+  inputField?: string | false;
+  /** Custom key source, asked first; return undefined to fall back to the other sources. */
+  getKey?: (opts: CallOptions) => Awaitable<unknown>;
+  /** Reads a request header. Default: from `ctx.req` (fetch Request or Node IncomingMessage) or `ctx.headers`. */
+  getHeader?: (opts: CallOptions, name: string) => string | null | undefined;
+  /** Where the replay marker and Retry-After go. Default: `ctx.resHeaders` (fetch) or `ctx.res` (Node). */
+  responseHeaders?: (opts: CallOptions) => ResponseHeaders | undefined;
+  /** Per-call override of the engine's in-progress mode ("reject" = CONFLICT, "wait" = wait, then replay). */
+  inProgress?: InProgressMode;
+  /** Per-call override of how long "wait" waits. */
+  waitTimeout?: Duration;
+  /**
+   * Which outcomes are stored. Default: successes, and TRPCErrors whose code is deterministic
+   * (see STORED_ERROR_CODES); everything else releases the key so a retry runs again.
+   */
+  shouldStore?: StorePolicy;
+  /** Claim, procedure writes (through ctx.idempotency.tx) and stored result in one transaction. */
+  transactional?: boolean;
+}
+
+/** Options with an engine built from `store` and the engine's options. */
+export interface StoreOptions extends CommonOptions, Omit<IdempotencyOptions, 'shouldStore' | 'inProgress' | 'waitTimeout' | 'transactional'> {
+  engine?: undefined;
+}
+
+/** Options with an existing engine (its serializer, policy, lease and retention apply). */
+export interface EngineOptions extends CommonOptions {
+  engine: Idempotency;
+}
+
+/** Whether a call without any key runs unprotected (false) or fails with BAD_REQUEST (true, default). */
+export type TrpcIdempotencyOptions<TRequired extends boolean = true> = (StoreOptions | EngineOptions) & {
+  required?: TRequired;
+};
+
+export interface Resolved {
+  engine: Idempotency;
+  getTenant: CommonOptions['getTenant'];
+  getOperation: (opts: CallOptions) => string;
+  types: ReadonlySet<TRPCProcedureType>;
+  header: string | false;
+  batchHeader: string | false;
+  inputField: string | false;
+  getKey?: CommonOptions['getKey'];
+  getHeader: (opts: CallOptions, name: string) => string | null | undefined;
+  responseHeaders: (opts: CallOptions) => ResponseHeaders | undefined;
+  required: boolean;
+  inProgress?: InProgressMode;
+  waitTimeout?: Duration;
+  shouldStore: StorePolicy;
+  transactional?: boolean;
+}
+
+/** Checks the options once, at creation, so that mistakes fail at startup and not per request. */
+export function resolveOptions(options: TrpcIdempotencyOptions<boolean>): Resolved {
+  if (!options || typeof options !== 'object') throw new ConfigurationError('oncely/trpc: options are required.');
+  if (typeof options.getTenant !== 'function') {
+    throw new ConfigurationError(
+      "oncely/trpc: `getTenant` is required. Return the caller's account or user id, or `() => GLOBAL_TENANT` (from 'oncely') to share keys between all callers.",
+    );
+  }
+  let engine: Idempotency;
+  if (options.engine !== undefined) {
+    if (!(options.engine instanceof Idempotency)) throw new ConfigurationError('oncely/trpc: `engine` must be an Idempotency instance.');
+    if ('store' in options && options.store !== undefined) {
+      throw new ConfigurationError('oncely/trpc: pass either `engine` or `store` with engine options, not both.');
+    }
+    engine = options.engine;
+  } else {
+    const { getTenant, getOperation, types, header, batchHeader, inputField, getKey, getHeader, responseHeaders, inProgress, waitTimeout, shouldStore, transactional, required, engine: _e, ...engineOptions } = options as StoreOptions & { required?: boolean };
+    // inProgress, waitTimeout and transactional travel with each call, so they work with an existing engine too.
+    engine = new Idempotency(engineOptions);
+  }
+  const types = new Set<TRPCProcedureType>(options.types ?? ['mutation']);
+  return {
+    engine,
+    getTenant: options.getTenant,
+    getOperation: options.getOperation ?? ((opts) => opts.path),
+    types,
+    header: headerName(options.header, KEY_HEADER),
+    batchHeader: headerName(options.batchHeader, BATCH_KEYS_HEADER),
+    inputField: options.inputField === undefined ? 'idempotencyKey' : options.inputField,
+    getKey: options.getKey,
+    getHeader: options.getHeader ?? defaultRequestHeader,
+    responseHeaders: options.responseHeaders ?? defaultResponseHeaders,
+    required: options.required ?? true,
+    inProgress: options.inProgress,
+    waitTimeout: options.waitTimeout,
+    shouldStore: options.shouldStore ?? storeTrpcOutcome,
+    transactional: options.transactional,
+  };
+}
+
+function headerName(value: string | false | undefined, fallback: string): string | false {
+  if (value === false) return false;
+  return (value ?? fallback).toLowerCase();
+}
