@@ -1,4 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { defineConfig } from 'tsup';
+
+const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { peerDependencies: Record<string, string> };
 
 // One entry per subpath export. Splitting keeps a single copy of the core, so `instanceof
 // IdempotencyError` holds across `oncely`, `oncely/prisma`, `oncely/envelop`, ...
@@ -9,6 +12,10 @@ export const entries = {
   envelop: 'src/envelop/index.ts',
   trpc: 'src/trpc/index.ts',
   redis: 'src/redis/index.ts',
+  client: 'src/client/index.ts',
+  'client-apollo': 'src/client/apollo.ts',
+  'client-urql': 'src/client/urql.ts',
+  'client-react-query': 'src/client/react-query.ts',
 };
 
 export default defineConfig({
@@ -21,4 +28,6 @@ export default defineConfig({
   target: 'node20',
   platform: 'node',
   treeshake: true,
+  // Frameworks and clients are the user's (peer dependencies): never bundled, subpaths included.
+  external: Object.keys(pkg.peerDependencies).flatMap((name) => [name, new RegExp(`^${name}/`)]),
 });

@@ -39,6 +39,20 @@ function compareEncoded(a: Json, b: Json): number {
   return x < y ? -1 : x > y ? 1 : 0;
 }
 
+// btoa/atob instead of Buffer: this module is shared with the browser-side client helpers.
+function bytesToBase64(bytes: Uint8Array): string {
+  let binary = '';
+  for (let i = 0; i < bytes.length; i++) binary += String.fromCharCode(bytes[i] as number);
+  return btoa(binary);
+}
+
+function base64ToBytes(text: string): Uint8Array {
+  const binary = atob(text);
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
+}
+
 export function encode(value: unknown, options: EncodeOptions = {}): Json {
   const seen = new Set<object>();
 
@@ -103,7 +117,7 @@ export function encode(value: unknown, options: EncodeOptions = {}): Json {
     }
     if (obj instanceof RegExp) return tagged('regexp', [obj.source, obj.flags]);
     if (obj instanceof URL) return tagged('url', obj.href);
-    if (obj instanceof Uint8Array) return tagged('bytes', Buffer.from(obj.buffer, obj.byteOffset, obj.byteLength).toString('base64'));
+    if (obj instanceof Uint8Array) return tagged('bytes', bytesToBase64(obj));
     if (obj instanceof Error) {
       const props = walkEntries(
         Object.entries(obj).filter(([k]) => k !== 'cause' && k !== 'stack' && k !== 'message'),
@@ -152,7 +166,7 @@ export function decode(tree: Json): unknown {
     case 'url':
       return new URL(v as string);
     case 'bytes':
-      return new Uint8Array(Buffer.from(v as string, 'base64'));
+      return base64ToBytes(v as string);
     case 'error': {
       const body = v as { name: string; message: string; props: { [key: string]: Json }; cause?: Json };
       const error = new Error(body.message, 'cause' in body ? { cause: decode(body.cause as Json) } : undefined);
@@ -170,4 +184,9 @@ export function decode(tree: Json): unknown {
     default:
       throw new UnsupportedValueError(`Unknown stored value tag "${tag}".`);
   }
+}
+
+/** The canonical JSON text of a value: equal for inputs that fingerprint equally. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(encode(value, { canonical: true, dropUndefinedProperties: true }));
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { encode } from './encoding.js';
+import { canonicalJson } from './encoding.js';
 
 /**
  * SHA-256 (hex) of the canonical form of an operation's input: object key order, Map entry order
@@ -8,6 +8,5 @@ import { encode } from './encoding.js';
  * as if absent, since JSON transports drop them.
  */
 export function fingerprint(input: unknown): string {
-  const canonical = JSON.stringify(encode(input, { canonical: true, dropUndefinedProperties: true }));
-  return createHash('sha256').update(canonical).digest('hex');
+  return createHash('sha256').update(canonicalJson(input)).digest('hex');
 }

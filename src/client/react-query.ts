@@ -1,0 +1,65 @@
+import { useState } from 'react';
+import { classifyFailure } from './failure.js';
+import { KeyLifecycle, type KeyLifecycleOptions } from './lifecycle.js';
+
+/** TanStack Query's mutationFn second argument, kept loose so any v5 minor fits. */
+type MutationFnContext = Record<string, unknown> | undefined;
+
+export interface IdempotentMutationConfig<TVariables> extends KeyLifecycleOptions {
+  /** The lifecycle that owns the key. Default: a new one per options object (per hook with the hook). */
+  lifecycle?: KeyLifecycle;
+  /**
+   * Puts the key into the variables instead of the mutationFn context: for mutationFns you don't
+   * write yourself, such as `trpc.x.mutationOptions()` (the tRPC middleware reads the
+   * `idempotencyKey` input field). Give the field name, or a function that returns new variables.
+   */
+  inject?: string | ((variables: TVariables, key: string) => TVariables);
+  /**
+   * How many times TanStack Query retries a retryable failure (network error, 409, 429, 5xx) with
+   * the same key. Definitive failures are never retried. Default 3.
+   */
+  retries?: number;
+}
+
+interface MutationOptionsLike<TData, TVariables> {
+  mutationFn?: (variables: TVariables, context?: any) => Promise<TData>;
+  retry?: unknown;
+  [option: string]: unknown;
+}
+
+/**
+ * Wraps TanStack Query mutation options so that every attempt of one logical operation carries
+ * the same idempotency key: TanStack's own retries, a re-submit of the same variables after a
+ * retryable failure, a resumed paused mutation. The key changes once the operation succeeded or
+ * failed for good, or when the variables change. Your mutationFn receives it as
+ * `context.idempotencyKey` (or in the variables, with `inject`).
+ */
+export function idempotentMutationOptions<TData, TVariables, TOptions extends MutationOptionsLike<TData, TVariables>>(
+  options: TOptions & { mutationFn: (variables: TVariables, context: any) => Promise<TData> },
+  config: IdempotentMutationConfig<TVariables> = {},
+): TOptions & { mutationFn: (variables: TVariables, context?: MutationFnContext) => Promise<TData>; retry: (failureCount: number, error: unknown) => boolean } {
+  const lifecycle = config.lifecycle ?? new KeyLifecycle(config);
+  const retries = config.retries ?? 3;
+  const inner = options.mutationFn;
+  const inject =
+    typeof config.inject === 'string'
+      ? (variables: TVariables, key: string) => ({ ...(variables as object), [config.inject as string]: key }) as TVariables
+      : config.inject;
+  return {
+    ...options,
+    mutationFn: (variables: TVariables, context?: MutationFnContext) =>
+      lifecycle.run(variables, (key) =>
+        inject ? inner(inject(variables, key), context) : inner(variables, { ...context, idempotencyKey: key }),
+      ),
+    retry: (failureCount: number, error: unknown) => failureCount < retries && classifyFailure(error) === 'retryable',
+  };
+}
+
+/** React: idempotentMutationOptions with a key lifecycle that lives as long as the component. */
+export function useIdempotentMutationOptions<TData, TVariables, TOptions extends MutationOptionsLike<TData, TVariables>>(
+  options: TOptions & { mutationFn: (variables: TVariables, context: any) => Promise<TData> },
+  config: Omit<IdempotentMutationConfig<TVariables>, 'lifecycle'> = {},
+) {
+  const [lifecycle] = useState(() => new KeyLifecycle(config));
+  return idempotentMutationOptions<TData, TVariables, TOptions>(options, { ...config, lifecycle });
+}
