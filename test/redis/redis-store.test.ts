@@ -121,24 +121,51 @@ describe.skipIf(!available)('RedisStore on the local Redis: TTL, purge, notifica
     expect(await client.zrange(index, '0', '-1')).toEqual([store.layout.of(next).id]);
   });
 
-  it('purges the oldest records across all buckets first, at most `limit` per call', async () => {
-    const store = storeWith();
+  it.each([
+    { buckets: 256, count: 40, limit: 7 },
+    // Few buckets with many entries each: the picking has to read further pages of some buckets.
+    { buckets: 4, count: 120, limit: 45 },
+  ])('purges the oldest records across all buckets first, at most `limit` per call ($buckets buckets)', async ({ buckets, count, limit }) => {
+    const store = storeWith({ buckets });
     const base = Date.UTC(2400, 0, 1);
-    const expiries = Array.from({ length: 40 }, (_, i) => base + i * 1000).sort(() => Math.random() - 0.5);
+    const expiries = Array.from({ length: count }, (_, i) => base + i * 1000).sort(() => Math.random() - 0.5);
     const records = expiries.map((expiresAt) => record({ createdAt: base, expiresAt, leaseExpiresAt: base }));
-    for (const r of records) {
-      await store.create(r);
-      await store.complete(r, r.token, { response: 'r', completedAt: base, expiresAt: r.expiresAt });
-    }
-    const buckets = new Set(records.map((r) => store.layout.of(r).bucket));
-    expect(buckets.size).toBeGreaterThan(10);
-    expect(await store.purgeExpired(base + 1_000_000, 7)).toBe(7);
+    await Promise.all(
+      records.map(async (r) => {
+        await store.create(r);
+        await store.complete(r, r.token, { response: 'r', completedAt: base, expiresAt: r.expiresAt });
+      }),
+    );
+    expect(new Set(records.map((r) => store.layout.of(r).bucket)).size).toBeGreaterThanOrEqual(Math.min(buckets, 10));
+    expect(await store.purgeExpired(base + 10_000_000, limit)).toBe(limit);
     const left = (await Promise.all(records.map((r) => store.get(r)))).filter((r) => r !== null);
-    const oldestLeft = Math.min(...left.map((r) => r.expiresAt));
-    expect(left.length).toBe(33);
-    expect(oldestLeft).toBe(base + 7000);
-    expect(await store.purgeExpired(base + 9500, 1000)).toBe(3);
-    expect(await store.purgeExpired(base + 9500, 1000)).toBe(0);
+    expect(left.length).toBe(count - limit);
+    expect(Math.min(...left.map((r) => r.expiresAt))).toBe(base + limit * 1000);
+    // Only what is expired at `now` goes: expiries up to base + (limit + 2) s.
+    expect(await store.purgeExpired(base + (limit + 2) * 1000 + 500, 1000)).toBe(3);
+    expect(await store.purgeExpired(base + (limit + 2) * 1000 + 500, 1000)).toBe(0);
+  });
+
+  it('finds the oldest records when they all sit in one bucket (reads further pages there)', async () => {
+    const store = storeWith({ buckets: 4 });
+    const base = Date.UTC(2400, 0, 1);
+    const inBucket = (wanted: boolean) => {
+      for (;;) {
+        const r = record({ createdAt: base, leaseExpiresAt: base });
+        if ((store.layout.of(r).bucket === 0) === wanted) return r;
+      }
+    };
+    // The 60 oldest all in bucket 0, the 60 newest elsewhere: a first page of 23 per bucket is not enough.
+    const records = [
+      ...Array.from({ length: 60 }, (_, i) => ({ ...inBucket(true), expiresAt: base + i })),
+      ...Array.from({ length: 60 }, (_, i) => ({ ...inBucket(false), expiresAt: base + 1000 + i })),
+    ];
+    await Promise.all(records.map((r) => store.create(r)));
+    await Promise.all(records.map((r) => store.complete(r, r.token, { response: 'r', completedAt: base, expiresAt: r.expiresAt })));
+    expect(await store.purgeExpired(base + 1_000_000, 45)).toBe(45);
+    const gone = await Promise.all(records.map(async (r) => (await store.get(r)) === null));
+    expect(gone.slice(0, 45).every(Boolean)).toBe(true);
+    expect(gone.slice(45).some(Boolean)).toBe(false);
   });
 
   it('wakes a waiter as soon as the holder completes, through pub/sub', async () => {
