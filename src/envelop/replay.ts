@@ -22,10 +22,13 @@ export const REPLAY_HEADER = 'Idempotent-Replayed';
  * same status, and strips them from the body again.
  */
 export function toStoredResult(result: ExecutionResult): StoredResult {
+  // Key order kept (graphql-js puts errors before data), so that the replayed JSON is byte-equal.
   const stored: StoredResult = {};
-  if ('data' in result) stored.data = result.data;
-  if (result.errors) stored.errors = result.errors.map(toStoredError);
-  if (result.extensions) stored.extensions = { ...result.extensions };
+  for (const name of Object.keys(result)) {
+    if (name === 'data') stored.data = result.data;
+    else if (name === 'errors' && result.errors) stored.errors = result.errors.map(toStoredError);
+    else if (name === 'extensions' && result.extensions) stored.extensions = { ...result.extensions };
+  }
   return stored;
 }
 
@@ -40,8 +43,10 @@ function toStoredError(error: GraphQLError): StoredError {
 /** The stored result with real GraphQLErrors: anything else would be treated by Yoga as unexpected. */
 export function fromStoredResult(stored: StoredResult, headers: Record<string, string> | undefined): ExecutionResult {
   const result: ExecutionResult = {};
-  if ('data' in stored) result.data = stored.data as ExecutionResult['data'];
-  if (stored.errors) result.errors = stored.errors.map(fromStoredError);
+  for (const name of Object.keys(stored)) {
+    if (name === 'data') result.data = stored.data as ExecutionResult['data'];
+    else if (name === 'errors' && stored.errors) result.errors = stored.errors.map(fromStoredError);
+  }
   const extensions: Record<string, unknown> = { ...stored.extensions };
   if (headers) {
     const http = (extensions.http ?? {}) as { headers?: Record<string, string> };
