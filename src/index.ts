@@ -37,3 +37,7 @@ export { MemoryStore } from './core/memory-store.js';
 export { ManualClock, systemClock } from './core/clock.js';
 export type { Clock } from './core/clock.js';
 export type { Duration } from './core/duration.js';
+export { LocalCache } from './core/local-cache.js';
+export type { LocalCacheOptions } from './core/local-cache.js';
+export { startSweeper } from './core/sweeper.js';
+export type { Sweeper, SweeperOptions } from './core/sweeper.js';

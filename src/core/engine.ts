@@ -12,6 +12,7 @@ import {
 import type { EventHandler, IdempotencyEvent } from './events.js';
 import { fingerprint as fingerprintOf } from './fingerprint.js';
 import { type KeyRules, validateKey } from './key.js';
+import { LocalCache, type LocalCacheOptions } from './local-cache.js';
 import { type Outcome, type StorePolicy, defaultStorePolicy } from './outcome.js';
 import { type IdempotencyRecord, type RecordScope, isExpired, isReclaimable } from './record.js';
 import { type Serializer, defaultSerializer } from './serializer.js';
@@ -67,6 +68,12 @@ export interface IdempotencyOptions {
    * Default false. Needs a store with transaction support (the Prisma store has it).
    */
   transactional?: boolean;
+  /**
+   * Keep completed records in this process so that hot replays skip the store: true, or
+   * `{ maxEntries: 1000, maxAgeMs: 300000 }`. Default off. Safe across tenants and expiry; each
+   * process has its own.
+   */
+  localCache?: boolean | LocalCacheOptions;
 }
 
 /** One call: which record, with which input. */
@@ -171,6 +178,7 @@ export class Idempotency {
   private readonly config: Resolved;
   private readonly serializer: Serializer;
   private readonly clock: Clock;
+  private readonly cache: LocalCache | undefined;
 
   constructor(private readonly options: IdempotencyOptions) {
     if (!options?.store) throw new ConfigurationError('oncely: `store` is required.');
@@ -192,6 +200,7 @@ export class Idempotency {
     };
     this.serializer = options.serializer ?? defaultSerializer;
     this.clock = options.clock ?? systemClock;
+    this.cache = options.localCache ? new LocalCache(options.localCache === true ? {} : options.localCache) : undefined;
   }
 
   /** Runs `work` once per (tenant, operation, key) and returns its outcome, or unwraps it: see run(). */
@@ -216,6 +225,12 @@ export class Idempotency {
       this.emit({ ...event, tenant: scope.tenant, operation: scope.operation, key, durationMs: performance.now() - started });
     const attempt: Attempt = { call, scope, fp, started, emit };
 
+    const cached = this.cache?.get(scope, this.clock.now());
+    if (cached) {
+      if (cached.fingerprint !== fp) this.refuseMismatch(scope, cached);
+      return this.replay<T>(cached, emit, true);
+    }
+
     if (!(call.transactional ?? this.options.transactional)) return this.executeWith(this.store, undefined, attempt, work);
     const store = this.store;
     if (!isTransactionalStore(store)) {
@@ -239,9 +254,8 @@ export class Idempotency {
     const key = scope.key;
     const claim = await this.claim(store, scope, fp, call, started);
     if (claim.kind === 'completed') {
-      const outcome = (await this.decodeOutcome(claim.record)) as Outcome<T>;
-      emit({ type: 'replayed', fence: claim.record.fence, outcome: outcome.ok ? 'success' : 'error', ...this.payload(outcome) });
-      return { replayed: true, outcome, key, fence: claim.record.fence, stored: true };
+      this.cache?.set(claim.record, this.clock.now());
+      return this.replay<T>(claim.record, emit, false);
     }
     if (claim.kind === 'in_progress') {
       emit({ type: 'conflict', fence: claim.record.fence, code: 'IDEMPOTENCY_KEY_IN_USE' });
@@ -278,7 +292,8 @@ export class Idempotency {
         throw new RollbackSignal({ replayed: false, outcome, key, fence: record.fence, stored: false });
       }
       // Inside the transaction a failure here must roll everything back: let it throw.
-      const stored = await this.completeRecord(store, scope, record, outcome);
+      // Not cached here: the transaction may still roll back after this point.
+      const stored = await this.completeRecord(store, scope, record, outcome, false);
       if (!stored) throw new StoreUnavailableError(new Error('The claim vanished inside its own transaction.'));
       emit({ type: 'completed', fence: record.fence, outcome: kind, ...this.payload(outcome) });
       return { replayed: false, outcome, key, fence: record.fence, stored };
@@ -299,6 +314,17 @@ export class Idempotency {
       emit({ type: 'lease_lost', fence: record.fence });
     }
     return { replayed: false, outcome, key, fence: record.fence, stored };
+  }
+
+  private async replay<T>(record: IdempotencyRecord, emit: Emit, fromCache: boolean): Promise<Execution<T>> {
+    const outcome = (await this.decodeOutcome(record)) as Outcome<T>;
+    emit({ type: 'replayed', fence: record.fence, outcome: outcome.ok ? 'success' : 'error', cached: fromCache, ...this.payload(outcome) });
+    return { replayed: true, outcome, key: record.key, fence: record.fence, stored: true };
+  }
+
+  private refuseMismatch(scope: RecordScope, existing: IdempotencyRecord): never {
+    this.emit({ type: 'mismatch', tenant: scope.tenant, operation: scope.operation, key: scope.key, fence: existing.fence, code: 'IDEMPOTENCY_KEY_REUSED', durationMs: 0 });
+    throw new KeyReusedError();
   }
 
   /** Like execute(), but returns the value or throws the (possibly replayed) error. */
@@ -349,10 +375,7 @@ export class Idempotency {
       if (await this.storeCall(() => store.create(fresh))) return { kind: 'claimed', record: fresh, reclaimed: false };
       const existing = await this.storeCall(() => store.get(scope));
       if (!existing) continue; // purged or released between the two statements
-      if (!isExpired(existing, now) && existing.fingerprint !== fp) {
-        this.emit({ type: 'mismatch', tenant: scope.tenant, operation: scope.operation, key: scope.key, fence: existing.fence, code: 'IDEMPOTENCY_KEY_REUSED', durationMs: 0 });
-        throw new KeyReusedError();
-      }
+      if (!isExpired(existing, now) && existing.fingerprint !== fp) this.refuseMismatch(scope, existing);
       if (isReclaimable(existing, now)) {
         const next = this.newRecord(scope, fp, now, existing.fence + 1);
         next.createdAt = isExpired(existing, now) ? now : existing.createdAt;
@@ -405,7 +428,7 @@ export class Idempotency {
     return { signal: controller.signal, stop: () => clearInterval(timer) };
   }
 
-  private async completeRecord(store: IdempotencyStore, scope: RecordScope, record: IdempotencyRecord, outcome: Outcome): Promise<boolean> {
+  private async completeRecord(store: IdempotencyStore, scope: RecordScope, record: IdempotencyRecord, outcome: Outcome, cache = true): Promise<boolean> {
     let text: string;
     try {
       text = await this.encodeOutcome(scope, outcome);
@@ -416,11 +439,12 @@ export class Idempotency {
       text = await this.encodeOutcome(scope, { ok: false, error: reason }, true);
     }
     const now = this.clock.now();
-    return store.complete(scope, record.token, {
-      response: text,
-      completedAt: now,
-      expiresAt: now + this.config.retention,
-    });
+    const completion = { response: text, completedAt: now, expiresAt: now + this.config.retention };
+    const completed = await store.complete(scope, record.token, completion);
+    if (completed && cache) {
+      this.cache?.set({ ...record, status: 'completed', response: text, leaseExpiresAt: null, updatedAt: now, expiresAt: completion.expiresAt }, now);
+    }
+    return completed;
   }
 
   private async encodeOutcome(scope: RecordScope, outcome: Outcome, skipLimit = false): Promise<string> {

@@ -24,6 +24,8 @@ export interface IdempotencyEvent {
   durationMs: number;
   /** replayed: whether the replayed outcome is an error. completed/released: the outcome's kind. */
   outcome?: 'success' | 'error';
+  /** replayed: true when served from the local cache without asking the store. */
+  cached?: boolean;
   /** conflict / mismatch: the error code given to the caller. */
   code?: IdempotencyErrorCode;
   /** purged: records deleted. */

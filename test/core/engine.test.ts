@@ -318,3 +318,61 @@ describe('Idempotency engine', () => {
     expect(() => new Idempotency({} as never)).toThrow(/store/);
   });
 });
+
+describe('local cache', () => {
+  it('replays hot records without asking the store, and never serves an in-progress record', async () => {
+    const { engine, store, events } = setup({ localCache: true });
+    let reads = 0;
+    const get = store.get.bind(store);
+    store.get = async (scope) => { reads++; return get(scope); };
+    const c = call();
+    let release!: () => void;
+    const first = engine.execute(c, () => new Promise((r) => { release = () => r('v'); }));
+    await new Promise((r) => setTimeout(r, 5));
+    await expect(engine.execute(c, () => 'dup')).rejects.toBeInstanceOf(KeyInUseError);
+    release();
+    await first;
+    reads = 0;
+    for (let i = 0; i < 5; i++) expect((await engine.execute(c, () => 'x')).outcome).toEqual({ ok: true, value: 'v' });
+    expect(reads).toBe(0);
+    expect(events.filter((e) => e.type === 'replayed' && e.cached)).toHaveLength(5);
+  });
+
+  it('refuses a mismatch from the cache too, keeps tenants apart and honours expiry', async () => {
+    const { engine, clock } = setup({ localCache: { maxEntries: 10 }, retention: '1h' });
+    const c = call();
+    await engine.execute(c, () => 'alice');
+    await expect(engine.execute({ ...c, input: { other: 1 } }, () => 'x')).rejects.toBeInstanceOf(KeyReusedError);
+    expect((await engine.execute({ ...c, tenant: 'bob' }, () => 'bob')).outcome).toEqual({ ok: true, value: 'bob' });
+    clock.advance(HOUR);
+    expect((await engine.execute(c, () => 'after expiry')).replayed).toBe(false);
+  });
+
+  it('evicts the least recently used records beyond maxEntries', async () => {
+    const { LocalCache } = await import('../../src/index.js');
+    const cache = new LocalCache({ maxEntries: 2 });
+    const rec = (key: string) => ({ tenant: 't', operation: 'o', key, status: 'completed' as const, fingerprint: 'f', token: 'x', fence: 1, leaseExpiresAt: null, response: '1', createdAt: 0, updatedAt: 0, expiresAt: 1000 });
+    cache.set(rec('a'), 0);
+    cache.set(rec('b'), 0);
+    cache.get(rec('a'), 1);
+    cache.set(rec('c'), 1);
+    expect(cache.get(rec('b'), 2)).toBeUndefined();
+    expect(cache.get(rec('a'), 2)).toBeDefined();
+    cache.set({ ...rec('d'), status: 'in_progress' }, 2);
+    expect(cache.get(rec('d'), 2)).toBeUndefined();
+  });
+});
+
+describe('sweeper', () => {
+  it('purges expired records in the background in bounded batches', async () => {
+    const { startSweeper } = await import('../../src/index.js');
+    const { engine, clock, store } = setup({ retention: '1h' });
+    for (let i = 0; i < 25; i++) await engine.execute(call(), () => i);
+    clock.advance(2 * HOUR);
+    const sweeper = startSweeper(engine, { interval: 10, batchSize: 4, maxBatchesPerSweep: 2 });
+    await new Promise((r) => setTimeout(r, 200));
+    sweeper.stop();
+    expect(store.size).toBe(0);
+    expect(await sweeper.sweep()).toBe(0);
+  });
+});
