@@ -1,0 +1,59 @@
+import { TRPCError, initTRPC } from '@trpc/server';
+import type { IdempotencyStore } from 'oncely';
+import { createIdempotencyMiddleware, serializerFromTransformer } from 'oncely/trpc';
+import superjson from 'superjson';
+import type { DemoPrisma } from '../shared/db.js';
+import { ShopError, ledger, payOrder, placeOrder } from '../shared/shop.js';
+
+/** What every request carries: the adapter's request (oncely reads the key header from it) and the customer. */
+export interface ShopContext {
+  req: unknown;
+  res?: unknown;
+  resHeaders?: Headers;
+  info?: unknown;
+  customer: string;
+}
+
+// Shop rules are deterministic: the same request fails the same way, so oncely stores these errors.
+const SHOP_ERROR_CODES = { UNKNOWN_ITEM: 'BAD_REQUEST', BAD_QUANTITY: 'BAD_REQUEST', ORDER_NOT_FOUND: 'NOT_FOUND', ALREADY_PAID: 'PRECONDITION_FAILED' } as const;
+
+async function shopCall<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (error) {
+    if (error instanceof ShopError) throw new TRPCError({ code: SHOP_ERROR_CODES[error.code], message: error.message, cause: error });
+    throw error;
+  }
+}
+
+export function createShopRouter(prisma: DemoPrisma, store: IdempotencyStore) {
+  const t = initTRPC.context<ShopContext>().create({
+    transformer: superjson,
+    errorFormatter: ({ shape, error }) => {
+      // Surface oncely's code and retry hint (CONFLICT) to clients.
+      const cause = error.cause as { code?: unknown; retryAfter?: unknown } | undefined;
+      return { ...shape, data: { ...shape.data, oncely: typeof cause?.code === 'string' ? { code: cause.code, retryAfter: cause.retryAfter ?? null } : null } };
+    },
+  });
+
+  const idempotentProcedure = t.procedure.use(
+    createIdempotencyMiddleware({
+      store,
+      getTenant: ({ ctx }) => (ctx as ShopContext).customer,
+      serializer: serializerFromTransformer(superjson),
+    }),
+  );
+
+  return t.router({
+    placeOrder: idempotentProcedure
+      .input((raw) => raw as { item: string; quantity: number })
+      .mutation(({ input, ctx }) => shopCall(() => placeOrder(prisma, { ...input, customer: ctx.customer }))),
+    payOrder: idempotentProcedure
+      .input((raw) => raw as { orderId: string })
+      // The payment provider gets a key derived from the request's key: stable across retries.
+      .mutation(({ input, ctx }) => shopCall(() => payOrder(prisma, input.orderId, ctx.idempotency.deriveKey('charge')))),
+    ledger: t.procedure.query(() => ledger(prisma)),
+  });
+}
+
+export type ShopRouter = ReturnType<typeof createShopRouter>;
