@@ -18,16 +18,25 @@ export const entries = {
   'client-react-query': 'src/client/react-query.ts',
 };
 
-export default defineConfig({
+export default defineConfig([{
   entry: entries,
   format: ['esm', 'cjs'],
   dts: true,
   splitting: true,
   sourcemap: true,
-  clean: true,
+  clean: false, // the build script empties dist first: two configs write into it
   target: 'node20',
   platform: 'node',
   treeshake: true,
   // Frameworks and clients are the user's (peer dependencies): never bundled, subpaths included.
   external: Object.keys(pkg.peerDependencies).flatMap((name) => [name, new RegExp(`^${name}/`)]),
-});
+},
+{
+  // The CLI: ESM only, with its shebang kept by tsup.
+  entry: { cli: 'src/cli/index.ts' },
+  format: ['esm'],
+  target: 'node20',
+  platform: 'node',
+  sourcemap: true,
+  external: Object.keys(pkg.peerDependencies).flatMap((name) => [name, new RegExp(`^${name}/`)]),
+}]);

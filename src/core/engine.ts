@@ -361,8 +361,10 @@ export class Idempotency {
       if (result.kind !== 'in_progress' || mode === 'reject') return result;
       const remaining = started + waitTimeout - performance.now();
       if (remaining <= 0) return result;
-      const pause = Math.min(delay, remaining);
-      await (store.waitForChange ? store.waitForChange(scope, pause) : sleep(pause));
+      // A store with change notifications is woken by the change itself; still capped, since a
+      // holder's lease running out is not announced. Others poll with backoff.
+      if (store.waitForChange) await store.waitForChange(scope, Math.min(remaining, 1000));
+      else await sleep(Math.min(delay, remaining));
       delay = Math.min(delay * 2, 250);
     }
   }

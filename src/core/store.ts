@@ -34,6 +34,8 @@ export interface IdempotencyStore {
    * with change notifications implement it; the engine polls with backoff otherwise.
    */
   waitForChange?(scope: RecordScope, timeoutMs: number): Promise<void>;
+  /** Optional: releases connections the store opened itself (never the client it was given). */
+  close?(): Promise<void> | void;
 }
 
 export interface Completion {

@@ -24,6 +24,7 @@ export interface Statements {
   complete: string;
   release: string;
   purge: string;
+  countExpired: string;
 }
 
 export function buildStatements(provider: Provider, table: string): Statements {
@@ -86,5 +87,8 @@ export function buildStatements(provider: Provider, table: string): Statements {
           `DELETE FROM ${t} WHERE ${q('id')} IN (SELECT ${q('id')} FROM ${t} WHERE ${expired()} ORDER BY ${q('expires_at')} LIMIT ${p()} FOR UPDATE SKIP LOCKED)`
         : `DELETE FROM ${t} WHERE ${q('id')} IN (SELECT ${q('id')} FROM ${t} WHERE ${expired()} ORDER BY ${q('expires_at')} LIMIT ${p()})`;
 
-  return { insert, select, takeOver, renew, complete, release, purge };
+  reset();
+  const countExpired = `SELECT COUNT(*) AS ${q('n')} FROM ${t} WHERE ${expired()}`;
+
+  return { insert, select, takeOver, renew, complete, release, purge, countExpired };
 }

@@ -171,6 +171,12 @@ export class PrismaStore implements TransactionalStore {
   async purgeExpired(now: number, limit: number): Promise<number> {
     return this.client.$executeRawUnsafe(this.sql.purge, now, now, limit);
   }
+
+  /** How many records purgeExpired would delete at `now` (dry runs, monitoring). */
+  async countExpired(now: number): Promise<number> {
+    const rows = await this.client.$queryRawUnsafe<{ n: number | bigint | string }[]>(this.sql.countExpired, now, now);
+    return Number(rows[0]?.n ?? 0);
+  }
 }
 
 function toRecord(row: Row): IdempotencyRecord {

@@ -17,6 +17,8 @@ import { services } from './services.js';
 export interface TestDatabase {
   name: 'sqlite' | 'postgresql' | 'mariadb';
   provider: Provider;
+  /** The connection URL (SQLite: file: URL of this test process's database file). */
+  url: string;
   /** A new PrismaClient of the provider's generated client. */
   client(): PrismaLike;
 }
@@ -33,16 +35,19 @@ export const allDatabases: TestDatabase[] = [
   {
     name: 'sqlite',
     provider: 'sqlite',
+    url: `file:${sqliteFile}`,
     client: () => new SqliteClient({ adapter: new PrismaLibSql({ url: `file:${sqliteFile}` }) }) as unknown as PrismaLike,
   },
   {
     name: 'postgresql',
     provider: 'postgresql',
+    url: services.postgres.url,
     client: () => new PostgresClient({ adapter: new PrismaPg({ connectionString: services.postgres.url, max: 20 }) }),
   },
   {
     name: 'mariadb',
     provider: 'mysql',
+    url: services.mariadb.url,
     client: () => {
       const url = new URL(services.mariadb.url);
       return new MysqlClient({
