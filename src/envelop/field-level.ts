@@ -151,6 +151,11 @@ export async function runKeyedField(
         return original(source, args, context, info);
       },
     );
+    if (!execution.replayed && holder.idempotency?.tx !== undefined) {
+      // Nested resolvers of this field run after the commit: the transaction client is closed by then.
+      const { tx: _closed, ...rest } = holder.idempotency;
+      holder.idempotency = rest;
+    }
     if (execution.replayed) {
       state.replayed.push(info.path.key as string);
       holder.idempotency = forReplay(state.tenant, operation, execution.key, execution.fence);

@@ -1,0 +1,49 @@
+import { GraphQLError } from 'graphql';
+import type { IdempotencyPluginContext } from 'oncely/envelop';
+import type { DemoPrisma } from '../shared/db.js';
+import { ShopError, type ShopDb, ledger, payOrder, placeOrder } from '../shared/shop.js';
+
+export type Context = IdempotencyPluginContext & { prisma: DemoPrisma };
+
+/**
+ * In transactional mode reads and writes go through the transaction that also holds the idempotency
+ * record (on SQLite another connection would wait for it to end).
+ */
+function db(ctx: Context): ShopDb {
+  return (ctx.idempotency?.tx as ShopDb | undefined) ?? ctx.prisma;
+}
+
+/** Business errors are expected GraphQLErrors: clients see their code, and they are not masked. */
+async function shop<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (error) {
+    if (error instanceof ShopError) throw new GraphQLError(error.message, { extensions: { code: error.code } });
+    throw error;
+  }
+}
+
+const iso = (value: Date | string) => new Date(value).toISOString();
+
+export const resolvers = {
+  Query: {
+    ledger: (_: unknown, __: unknown, ctx: Context) => ledger(ctx.prisma),
+    order: (_: unknown, args: { id: string }, ctx: Context) => ctx.prisma.order.findUnique({ where: { id: args.id } }),
+  },
+  Mutation: {
+    placeOrder: (_: unknown, { input }: { input: { customer: string; item: string; quantity: number } }, ctx: Context) =>
+      shop(() => placeOrder(db(ctx), { customer: input.customer, item: input.item, quantity: input.quantity })),
+    payOrder: (_: unknown, args: { orderId: string }, ctx: Context) =>
+      shop(() => {
+        // The key this payment would hand to a payment provider, derived from the request's key.
+        const chargeKey = ctx.idempotency?.deriveKey('charge');
+        if (!chargeKey) throw new GraphQLError('payOrder needs an idempotency key', { extensions: { code: 'IDEMPOTENCY_KEY_MISSING' } });
+        return payOrder(db(ctx), args.orderId, chargeKey);
+      }),
+  },
+  Order: { createdAt: (order: { createdAt: Date | string }) => iso(order.createdAt) },
+  Payment: {
+    createdAt: (payment: { createdAt: Date | string }) => iso(payment.createdAt),
+    order: (payment: { orderId: string }, _: unknown, ctx: Context) => db(ctx).order.findUnique({ where: { id: payment.orderId } }),
+  },
+};

@@ -1,0 +1,71 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { randomUUID } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it, vi } from 'vitest';
+// The example runs on the built package (npm run build first); nothing here imports src.
+import { createYogaApp } from '../../examples/yoga/app.js';
+import { type DemoDatabase, openDemoDatabase } from '../../examples/shared/db.js';
+
+// One graphql copy for Yoga (loaded by Node: CommonJS) and the transformed modules (else index.mjs).
+vi.mock('graphql', async () => (await import('node:module')).createRequire(import.meta.url)('graphql'));
+
+const file = join(tmpdir(), `oncely-yoga-example-${randomUUID()}.db`);
+let db: DemoDatabase;
+let server: Server;
+let url: string;
+
+beforeAll(async () => {
+  db = await openDemoDatabase(`file:${file}`);
+  server = createServer(createYogaApp({ db, logging: false }));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`;
+});
+afterAll(async () => {
+  server?.closeAllConnections();
+  await new Promise((resolve) => server?.close(resolve));
+  await db?.prisma.$disconnect();
+  for (const suffix of ['', '-wal', '-shm', '-journal']) rmSync(file + suffix, { force: true });
+});
+
+async function gql(query: string, variables: Record<string, unknown>, headers: Record<string, string> = {}) {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-customer': 'ada', ...headers },
+    body: JSON.stringify({ query, variables }),
+  });
+  return { status: response.status, headers: response.headers, text: await response.text() };
+}
+
+it('places and pays an order once, however often the client retries', async () => {
+  const place = 'mutation Place($i: PlaceOrderInput!) { placeOrder(input: $i) { id amount status } }';
+  const input = { customer: 'ada', item: 'coffee', quantity: 2, idempotencyKey: `order-${randomUUID()}` };
+  const placed = await gql(place, { i: input });
+  const placedAgain = await gql(place, { i: input });
+  const order = JSON.parse(placed.text).data.placeOrder;
+  expect(order).toMatchObject({ amount: 900, status: 'placed' });
+  expect(JSON.parse(placedAgain.text).data.placeOrder).toEqual(order);
+
+  const missing = await gql('mutation P($id: ID!) { payOrder(orderId: $id) { id } }', { id: order.id });
+  expect(missing.status).toBe(400);
+
+  const pay = 'mutation Pay($id: ID!) { payOrder(orderId: $id) { id amount chargeKey order { status } } }';
+  const key = `pay-${randomUUID()}`;
+  const replies = await Promise.all(Array.from({ length: 5 }, () => gql(pay, { id: order.id }, { 'Idempotency-Key': key })));
+  const paid = replies.find((r) => r.status === 200 && r.headers.get('idempotent-replayed') === null);
+  expect(paid).toBeDefined();
+  const payment = JSON.parse(paid?.text ?? '{}').data.payOrder;
+  expect(payment).toMatchObject({ amount: 900, chargeKey: expect.stringMatching(/^oncely_/), order: { status: 'paid' } });
+  const retry = await gql(pay, { id: order.id }, { 'Idempotency-Key': key });
+  expect(retry.text).toBe(paid?.text);
+  expect(retry.headers.get('idempotent-replayed')).toBe('true');
+
+  const ledger = JSON.parse((await gql('{ ledger { orderId chargeKey } }', {})).text).data.ledger;
+  expect(ledger.filter((p: { orderId: string }) => p.orderId === order.id)).toEqual([{ orderId: order.id, chargeKey: payment.chargeKey }]);
+
+  // A new key for the same order is a new attempt: the shop refuses to charge twice.
+  const second = await gql(pay, { id: order.id }, { 'Idempotency-Key': `pay-${randomUUID()}` });
+  expect(JSON.parse(second.text).errors[0].extensions.code).toBe('ALREADY_PAID');
+});

@@ -1,0 +1,81 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { freshStore, testDatabases, type PrismaLike } from '../support/databases.js';
+import { newKey, post, startServer, type TestServer } from './helpers.js';
+
+// One graphql copy for Yoga (loaded by Node: CommonJS) and src (else resolved by Vite to index.mjs).
+vi.mock('graphql', async () => (await import('node:module')).createRequire(import.meta.url)('graphql'));
+
+for (const db of testDatabases()) {
+  describe(`transactional mode on ${db.name}`, () => {
+    let client: PrismaLike;
+    let server: TestServer;
+    const table = `oncely_envelop_tx_${randomUUID().replaceAll('-', '').slice(0, 10)}`;
+    const placeholder = db.provider === 'postgresql' ? '$1' : '?';
+    const rows = async (note: string) =>
+      Number(((await client.$queryRawUnsafe(`SELECT COUNT(*) AS n FROM ${table} WHERE note = ${placeholder}`, note)) as { n: unknown }[])[0]?.n);
+
+    beforeAll(async () => {
+      const fresh = await freshStore(db);
+      client = fresh.client;
+      await client.$executeRawUnsafe(`CREATE TABLE ${table} (note VARCHAR(100) NOT NULL)`);
+      server = await startServer(
+        { store: fresh.store, getTenant: () => 'shop', transactional: true },
+        {},
+        {
+          // The resolver writes through the transaction client it finds at context.idempotency.tx.
+          sql: async (tx, note) => {
+            if (!tx) throw new Error('no transaction client on context.idempotency.tx');
+            await (tx as PrismaLike).$executeRawUnsafe(`INSERT INTO ${table} (note) VALUES (${placeholder})`, note);
+          },
+        },
+      );
+    });
+    afterAll(async () => {
+      await server?.close();
+      await client?.$executeRawUnsafe(`DROP TABLE ${table}`).catch(() => undefined);
+      await client?.$disconnect();
+    });
+
+    it('commits the write with the record and replays without writing again (field key)', async () => {
+      const note = newKey('n');
+      const query = `mutation { record(note: "${note}", idempotencyKey: "${newKey()}") }`;
+      const first = await post(server.url, { query });
+      const again = await post(server.url, { query });
+      expect(first.json.data).toEqual({ record: note });
+      expect(again.text).toBe(`{"data":{"record":"${note}"},"extensions":{"idempotency":{"replayedFields":["record"]}}}`);
+      expect(await rows(note)).toBe(1);
+    });
+
+    it('rolls the write and the claim back when the resolver fails; the retry runs again', async () => {
+      const note = newKey('n');
+      const query = `mutation { record(note: "${note}", fail: true, idempotencyKey: "${newKey()}") }`;
+      const before = server.calls.record;
+      const first = await post(server.url, { query });
+      expect(first.json.errors[0].message).toBe('Unexpected error.');
+      expect(await rows(note)).toBe(0);
+      await post(server.url, { query });
+      expect(server.calls.record).toBe(before + 2);
+      expect(await rows(note)).toBe(0);
+    });
+
+    it('writes once for 10 parallel duplicates: they wait for the transaction and replay', async () => {
+      const note = newKey('n');
+      const query = `mutation { record(note: "${note}", idempotencyKey: "${newKey()}") }`;
+      const replies = await Promise.all(Array.from({ length: 10 }, () => post(server.url, { query })));
+      expect(await rows(note)).toBe(1);
+      for (const reply of replies) expect(reply.json.data).toEqual({ record: note });
+    });
+
+    it('works for operation-level keys too', async () => {
+      const note = newKey('n');
+      const key = newKey();
+      const body = { query: 'mutation Rec($n: String!) { record(note: $n) }', variables: { n: note } };
+      const first = await post(server.url, body, { 'Idempotency-Key': key });
+      const again = await post(server.url, body, { 'Idempotency-Key': key });
+      expect(again.text).toBe(first.text);
+      expect(again.headers.get('idempotent-replayed')).toBe('true');
+      expect(await rows(note)).toBe(1);
+    });
+  });
+}
