@@ -1,0 +1,84 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+
+export interface Section {
+  title: string;
+  /** Markdown paragraphs before the table. */
+  notes?: string[];
+  header: string[];
+  rows: (string | number)[][];
+}
+
+export interface Bar {
+  label: string;
+  value: number;
+}
+
+export class Report {
+  readonly sections: Section[] = [];
+  readonly charts: { title: string; unit: string; bars: Bar[]; file: string }[] = [];
+  readonly raw: Record<string, unknown> = {};
+
+  add(section: Section): void {
+    this.sections.push(section);
+    console.log(`\n## ${section.title}`);
+    console.table(section.rows.map((r) => Object.fromEntries(section.header.map((h, i) => [h, r[i]]))));
+  }
+
+  chart(file: string, title: string, unit: string, bars: Bar[]): void {
+    this.charts.push({ title, unit, bars, file });
+  }
+
+  write(dir: string, meta: { command: string; quick: boolean; durationS: number }): string {
+    mkdirSync(dir, { recursive: true });
+    const lines = [
+      '# oncely benchmarks',
+      '',
+      `Run ${new Date().toISOString()} with \`${meta.command}\`${meta.quick ? ' (quick mode: small counts, numbers are noisy)' : ''}, ${meta.durationS.toFixed(0)} s.`,
+      `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}. Databases and Redis on loopback. Every comparison in a table was measured in this one run.`,
+      '',
+    ];
+    for (const s of this.sections) {
+      lines.push(`## ${s.title}`, '');
+      for (const n of s.notes ?? []) lines.push(n, '');
+      lines.push(`| ${s.header.join(' | ')} |`, `|${s.header.map(() => '---').join('|')}|`);
+      for (const r of s.rows) lines.push(`| ${r.join(' | ')} |`);
+      lines.push('');
+    }
+    for (const c of this.charts) {
+      writeFileSync(join(dir, c.file), svgBars(c.title, c.unit, c.bars));
+      lines.push(`![${c.title}](${c.file})`, '');
+    }
+    const file = join(dir, 'report.md');
+    writeFileSync(file, `${lines.join('\n')}\n`);
+    writeFileSync(join(dir, 'results.json'), `${JSON.stringify(this.raw, null, 2)}\n`);
+    return file;
+  }
+}
+
+/** A horizontal bar chart as a standalone SVG: no charting dependency. */
+export function svgBars(title: string, unit: string, bars: Bar[]): string {
+  const width = 760;
+  const labelWidth = 300;
+  const rowHeight = 24;
+  const top = 40;
+  const max = Math.max(...bars.map((b) => b.value), 1e-9);
+  const height = top + bars.length * rowHeight + 20;
+  const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
+  const rows = bars
+    .map((b, i) => {
+      const y = top + i * rowHeight;
+      const w = Math.max(1, ((width - labelWidth - 90) * b.value) / max);
+      return `<text x="${labelWidth - 8}" y="${y + 16}" text-anchor="end" font-size="12">${esc(b.label)}</text>` +
+        `<rect x="${labelWidth}" y="${y + 4}" width="${w.toFixed(1)}" height="16" fill="#3b6ea8"/>` +
+        `<text x="${(labelWidth + w + 6).toFixed(1)}" y="${y + 16}" font-size="12">${b.value.toFixed(2)} ${esc(unit)}</text>`;
+    })
+    .join('\n');
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif">
+<rect width="100%" height="100%" fill="white"/>
+<text x="12" y="24" font-size="15" font-weight="bold">${esc(title)}</text>
+${rows}
+</svg>
+`;
+}
