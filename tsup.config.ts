@@ -16,6 +16,7 @@ export const entries = {
   'client-apollo': 'src/client/apollo.ts',
   'client-urql': 'src/client/urql.ts',
   'client-react-query': 'src/client/react-query.ts',
+  'client-trpc': 'src/client/trpc.ts',
 };
 
 export default defineConfig([{

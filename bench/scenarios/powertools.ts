@@ -19,7 +19,8 @@ export async function versusPowertools(report: Report, ops: number) {
     const config = new IdempotencyConfig({ eventKeyJmesPath: 'key', expiresAfterSeconds: 3600, useLocalCache });
     config.registerLambdaContext(lambdaContext);
     return makeIdempotent(handler, {
-      persistenceStore: new CachePersistenceLayer({ client: redis as never, keyPrefix: `ptbench${randomUUID().slice(0, 8)}` }),
+      persistenceStore: new CachePersistenceLayer({ client: redis as never }),
+      keyPrefix: `ptbench${randomUUID().slice(0, 8)}`,
       config,
     });
   };
