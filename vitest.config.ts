@@ -1,6 +1,15 @@
+import { createRequire } from 'node:module';
 import { defineConfig } from 'vitest/config';
 
+const require = createRequire(import.meta.url);
+
 export default defineConfig({
+  resolve: {
+    // One graphql for everything: Yoga, loaded by Node, requires the CommonJS build; without this
+    // alias, src/ (loaded by Vite) would get the ESM build, a second graphql whose GraphQLErrors
+    // Yoga does not recognise.
+    alias: [{ find: /^graphql$/, replacement: require.resolve('graphql') }],
+  },
   test: {
     include: ['test/**/*.test.ts'],
     globalSetup: ['test/support/global-setup.ts'],

@@ -4,13 +4,12 @@ import { randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 // The example runs on the built package (npm run build first); nothing here imports src.
 import { createYogaApp } from '../../examples/yoga/app.js';
 import { type DemoDatabase, openDemoDatabase } from '../../examples/shared/db.js';
 
 // One graphql copy for Yoga (loaded by Node: CommonJS) and the transformed modules (else index.mjs).
-vi.mock('graphql', async () => (await import('node:module')).createRequire(import.meta.url)('graphql'));
 
 const file = join(tmpdir(), `oncely-yoga-example-${randomUUID()}.db`);
 let db: DemoDatabase;

@@ -1,10 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PrismaStore } from '../../src/prisma/index.js';
 import { freshStore, testDatabases, type PrismaLike } from '../support/databases.js';
 import { PAY, newKey, post, startServer, type TestServer } from './helpers.js';
 
 // One graphql copy for Yoga (loaded by Node: CommonJS) and src (else resolved by Vite to index.mjs).
-vi.mock('graphql', async () => (await import('node:module')).createRequire(import.meta.url)('graphql'));
 
 const tenantFromHeader = (ctx: { request: Request }) => ctx.request.headers.get('x-tenant') ?? 'public';
 

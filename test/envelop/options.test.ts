@@ -1,11 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GLOBAL_TENANT, Idempotency, IdempotencyError, MemoryStore } from '../../src/index.js';
 import { useIdempotency } from '../../src/envelop/index.js';
 import { freshStore, testDatabases, type PrismaLike } from '../support/databases.js';
 import { PAY, newKey, post, startServer, type TestServer } from './helpers.js';
 
 // One graphql copy for Yoga (loaded by Node: CommonJS) and src (else resolved by Vite to index.mjs).
-vi.mock('graphql', async () => (await import('node:module')).createRequire(import.meta.url)('graphql'));
 
 describe('plugin options', () => {
   it('refuses to start without getTenant, with a clear message', () => {
