@@ -9,6 +9,7 @@ import {
   ResponseNotStorableError,
   StoreUnavailableError,
 } from './errors.js';
+import { decode, encode } from './encoding.js';
 import type { EventHandler, IdempotencyEvent } from './events.js';
 import { fingerprint as fingerprintOf } from './fingerprint.js';
 import { type KeyRules, validateKey } from './key.js';
@@ -49,7 +50,10 @@ export interface IdempotencyOptions {
   retryAfterSeconds?: number;
   /** Key length and character rules. Default 1-255 printable ASCII. */
   keyRules?: KeyRules;
-  /** How outcomes are stored. Default: tagged JSON keeping Date, BigInt, Map, Set, undefined, Error. */
+  /**
+   * How successful values are stored. Default: tagged JSON keeping Date, BigInt, Map, Set,
+   * undefined. Errors are always stored by oncely's own encoding (name, message, own properties, cause).
+   */
   serializer?: Serializer;
   /** Which outcomes are stored; the rest release the claim. Default: successes and deterministic 4xx. */
   shouldStore?: StorePolicy;
@@ -125,6 +129,10 @@ export interface Execution<T> {
   fence: number;
   /** False when the outcome was not stored (policy said no, or the lease was lost). */
   stored: boolean;
+  /** True when this call took over an abandoned or expired record (fence > 1). */
+  reclaimed: boolean;
+  /** Same as ClaimContext.deriveKey: usable on replays too, e.g. to answer with the downstream key. */
+  deriveKey(purpose?: string): string;
 }
 
 interface Resolved {
@@ -138,6 +146,9 @@ interface Resolved {
 }
 
 const MAX_SCOPE_PART = 191;
+// Stored outcomes start with one of these: a serialized value, or an error in oncely's encoding.
+const VALUE_PREFIX = 'v';
+const ERROR_PREFIX = 'e';
 
 /** Tenant and operation names longer than the column keep a readable prefix and a hash suffix. */
 function fitScopePart(value: string): string {
@@ -289,14 +300,14 @@ export class Idempotency {
     if (transactional) {
       if (!outcome.ok) {
         emit({ type: 'released', fence: record.fence, outcome: kind });
-        throw new RollbackSignal({ replayed: false, outcome, key, fence: record.fence, stored: false });
+        throw new RollbackSignal({ replayed: false, outcome, key, fence: record.fence, stored: false, reclaimed: claim.reclaimed, deriveKey: context.deriveKey });
       }
       // Inside the transaction a failure here must roll everything back: let it throw.
       // Not cached here: the transaction may still roll back after this point.
       const stored = await this.completeRecord(store, scope, record, outcome, false);
       if (!stored) throw new StoreUnavailableError(new Error('The claim vanished inside its own transaction.'));
       emit({ type: 'completed', fence: record.fence, outcome: kind, ...this.payload(outcome) });
-      return { replayed: false, outcome, key, fence: record.fence, stored };
+      return { replayed: false, outcome, key, fence: record.fence, stored, reclaimed: claim.reclaimed, deriveKey: context.deriveKey };
     }
 
     const shouldStore = call.shouldStore ?? this.options.shouldStore ?? defaultStorePolicy;
@@ -313,18 +324,23 @@ export class Idempotency {
       // The work ran and its outcome stands; the record stays in progress until its lease runs out.
       emit({ type: 'lease_lost', fence: record.fence });
     }
-    return { replayed: false, outcome, key, fence: record.fence, stored };
+    return { replayed: false, outcome, key, fence: record.fence, stored, reclaimed: claim.reclaimed, deriveKey: context.deriveKey };
   }
 
   private async replay<T>(record: IdempotencyRecord, emit: Emit, fromCache: boolean): Promise<Execution<T>> {
     const outcome = (await this.decodeOutcome(record)) as Outcome<T>;
     emit({ type: 'replayed', fence: record.fence, outcome: outcome.ok ? 'success' : 'error', cached: fromCache, ...this.payload(outcome) });
-    return { replayed: true, outcome, key: record.key, fence: record.fence, stored: true };
+    return { replayed: true, outcome, key: record.key, fence: record.fence, stored: true, reclaimed: false, deriveKey: (purpose = 'default') => deriveDownstreamKey(record, purpose) };
   }
 
   private refuseMismatch(scope: RecordScope, existing: IdempotencyRecord): never {
     this.emit({ type: 'mismatch', tenant: scope.tenant, operation: scope.operation, key: scope.key, fence: existing.fence, code: 'IDEMPOTENCY_KEY_REUSED', durationMs: 0 });
     throw new KeyReusedError();
+  }
+
+  /** Validates a raw key with this engine's rules (adapters check keys before running anything). */
+  validateKey(raw: unknown): string {
+    return validateKey(raw, this.options.keyRules);
   }
 
   /** Like execute(), but returns the value or throws the (possibly replayed) error. */
@@ -450,7 +466,11 @@ export class Idempotency {
   }
 
   private async encodeOutcome(scope: RecordScope, outcome: Outcome, skipLimit = false): Promise<string> {
-    const serialized = this.serializer.serialize(outcome);
+    // Values go through the (pluggable) serializer; errors always through oncely's own encoding,
+    // which keeps their code, own properties and cause whatever serializer is configured.
+    const serialized = outcome.ok
+      ? `${VALUE_PREFIX}${this.serializer.serialize(outcome.value)}`
+      : `${ERROR_PREFIX}${JSON.stringify(encode(outcome.error))}`;
     const text = this.options.codec ? await this.options.codec.encode(serialized, scope) : serialized;
     const size = Buffer.byteLength(text);
     if (!skipLimit && size > this.config.maxResponseBytes) {
@@ -462,7 +482,11 @@ export class Idempotency {
   private async decodeOutcome(record: IdempotencyRecord): Promise<Outcome> {
     const text = record.response ?? '';
     const serialized = this.options.codec ? await this.options.codec.decode(text, record) : text;
-    const outcome = this.serializer.deserialize(serialized) as Outcome;
+    const body = serialized.slice(1);
+    let outcome: Outcome;
+    if (serialized.startsWith(VALUE_PREFIX)) outcome = { ok: true, value: this.serializer.deserialize(body) };
+    else if (serialized.startsWith(ERROR_PREFIX)) outcome = { ok: false, error: decode(JSON.parse(body)) };
+    else throw new Error('oncely: a stored outcome has an unknown format (written by another version, or corrupted).');
     if (!outcome.ok && isStoredIdempotencyError(outcome.error)) {
       return { ok: false, error: new ResponseNotStorableError((outcome.error as { reason: string }).reason) };
     }

@@ -6,7 +6,7 @@ export type StorePolicy = (outcome: Outcome) => boolean;
 
 // Statuses that say "try again later" or "the caller's credentials were wrong": a retry should
 // run again, so they are not stored.
-const RETRYABLE_CLIENT_STATUSES = new Set([401, 403, 408, 409, 423, 425, 429]);
+const RETRYABLE_CLIENT_STATUSES = new Set([401, 403, 408, 409, 423, 425, 429, 499]);
 
 function statusOf(error: unknown): number | undefined {
   if (typeof error !== 'object' || error === null) return undefined;
@@ -15,7 +15,7 @@ function statusOf(error: unknown): number | undefined {
   return typeof value === 'number' ? value : undefined;
 }
 
-/** An error that will come out the same on every retry: a 4xx other than 401/403/408/409/423/425/429. */
+/** An error that will come out the same on every retry: a 4xx other than 401/403/408/409/423/425/429/499. */
 export function isDeterministicClientError(error: unknown): boolean {
   const status = statusOf(error);
   return status !== undefined && status >= 400 && status < 500 && !RETRYABLE_CLIENT_STATUSES.has(status);

@@ -1,6 +1,9 @@
 import { decode, encode } from './encoding.js';
 
-/** Turns stored outcomes into strings and back. Swap it for superjson & co. with `serializer`. */
+/**
+ * Turns the values of successful outcomes into strings and back. Swap it for superjson & co. with
+ * `serializer`. (Errors are stored by oncely's own encoding, whatever the serializer.)
+ */
 export interface Serializer {
   serialize(value: unknown): string;
   deserialize(text: string): unknown;

@@ -376,3 +376,37 @@ describe('sweeper', () => {
     expect(await sweeper.sweep()).toBe(0);
   });
 });
+
+describe('execution details', () => {
+  it('reports takeovers and derives the same downstream key on replays', async () => {
+    const { engine, clock } = setup({ lease: 1000 });
+    const c = call();
+    void engine.execute(c, () => new Promise(() => {}));
+    await new Promise((r) => setTimeout(r, 5));
+    clock.advance(2000);
+    let inside = '';
+    const taken = await engine.execute(c, (claim) => { inside = claim.deriveKey('charge'); return 1; });
+    expect(taken).toMatchObject({ reclaimed: true, fence: 2 });
+    const replay = await engine.execute(c, () => 2);
+    expect(replay).toMatchObject({ replayed: true, reclaimed: false });
+    expect(replay.deriveKey('charge')).toBe(inside);
+    expect(taken.deriveKey('charge')).toBe(inside);
+  });
+
+  it('validates keys with its own rules', () => {
+    const { engine } = setup({ keyRules: { maxLength: 8 } });
+    expect(engine.validateKey('12345678')).toBe('12345678');
+    expect(() => engine.validateKey('123456789')).toThrow(KeyInvalidError);
+  });
+
+  it('stores errors with oncely\'s encoding even with a custom value serializer', async () => {
+    const { engine } = setup({ serializer: { serialize: (v) => JSON.stringify(v), deserialize: (t) => JSON.parse(t) } });
+    const c = call();
+    const error = Object.assign(new Error('declined'), { status: 402, code: 'card_declined', cause: new Error('issuer') });
+    await engine.execute(c, () => { throw error; });
+    const replay = await engine.execute(c, () => 1);
+    const back = !replay.outcome.ok ? (replay.outcome.error as Error & { code: string }) : undefined;
+    expect(back?.code).toBe('card_declined');
+    expect((back?.cause as Error).message).toBe('issuer');
+  });
+});

@@ -1,6 +1,6 @@
 import { TRPCError, initTRPC } from '@trpc/server';
 import { describe, expect, it } from 'vitest';
-import { ConfigurationError, GLOBAL_TENANT, MemoryStore } from '../../src/index.js';
+import { ConfigurationError, GLOBAL_TENANT, Idempotency, MemoryStore } from '../../src/index.js';
 import {
   BatchHeaderError,
   createIdempotencyMiddleware,
@@ -81,15 +81,22 @@ describe('configuration', () => {
 });
 
 describe('serializerFromTransformer', () => {
-  it('carries values through the transformer and keeps TRPCError code and cause', () => {
+  it('carries values through the transformer', () => {
     const s = serializerFromTransformer(superjson);
     const value = { at: new Date(3), m: new Map([[1, new Set([2n])]]) };
-    expect(s.deserialize(s.serialize({ ok: true, value }))).toEqual({ ok: true, value });
+    expect(s.deserialize(s.serialize(value))).toEqual(value);
+  });
+
+  it('with it, the engine still keeps TRPCError code and cause on replay (errors bypass the serializer)', async () => {
+    const engine = new Idempotency({ store: new MemoryStore(), serializer: serializerFromTransformer(superjson), shouldStore: () => true });
+    const call = { tenant: GLOBAL_TENANT, operation: 'x', key: 'k-1', input: 1 };
     const cause = Object.assign(new Error('why'), { details: { a: 1 } });
-    const stored = s.deserialize(s.serialize({ ok: false, error: new TRPCError({ code: 'NOT_FOUND', message: 'gone', cause }) })) as {
-      error: unknown;
-    };
-    const error = replayedError(stored.error);
+    await engine.execute(call, () => {
+      throw new TRPCError({ code: 'NOT_FOUND', message: 'gone', cause });
+    });
+    const replay = await engine.execute(call, () => 'never');
+    expect(replay.replayed).toBe(true);
+    const error = replayedError(!replay.outcome.ok ? replay.outcome.error : undefined);
     expect(error).toBeInstanceOf(TRPCError);
     expect(error.code).toBe('NOT_FOUND');
     expect(error.message).toBe('gone');
