@@ -8,8 +8,12 @@ export async function listen(handler: (req: IncomingMessage, res: ServerResponse
 }
 
 export interface SentRequest {
+  method: string;
+  url: string;
   headers: Headers;
   body: string;
+  /** The answer's Idempotent-Replayed header (undefined when the answer was dropped). */
+  replayed?: boolean;
 }
 
 /**
@@ -22,13 +26,15 @@ export function flakyFetch() {
   const fetchImpl = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
     const request = new Request(input, init);
     const body = request.body ? await request.clone().text() : '';
-    sent.push({ headers: new Headers(request.headers), body });
+    const entry: SentRequest = { method: request.method, url: request.url, headers: new Headers(request.headers), body };
+    sent.push(entry);
     const response = await fetch(request);
     if (state.dropNext > 0) {
       state.dropNext--;
       await response.arrayBuffer();
       throw new TypeError('fetch failed (dropped by the test)');
     }
+    entry.replayed = response.headers.get('idempotent-replayed') === 'true';
     return response;
   };
   return { fetch: fetchImpl as typeof fetch, sent, state };
