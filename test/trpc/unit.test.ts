@@ -89,7 +89,7 @@ describe('serializerFromTransformer', () => {
 
   it('with it, the engine still keeps TRPCError code and cause on replay (errors bypass the serializer)', async () => {
     const engine = new Idempotency({ store: new MemoryStore(), serializer: serializerFromTransformer(superjson), shouldStore: () => true });
-    const call = { tenant: GLOBAL_TENANT, operation: 'x', key: 'k-1', input: 1 };
+    const call = { tenant: GLOBAL_TENANT as typeof GLOBAL_TENANT, operation: 'x', key: 'k-1', input: 1 };
     const cause = Object.assign(new Error('why'), { details: { a: 1 } });
     await engine.execute(call, () => {
       throw new TRPCError({ code: 'NOT_FOUND', message: 'gone', cause });
