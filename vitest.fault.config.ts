@@ -1,0 +1,24 @@
+import { createRequire } from 'node:module';
+import { defineConfig } from 'vitest/config';
+
+const require = createRequire(import.meta.url);
+
+/**
+ * The fault suite (test/fault): real server processes killed mid-request, database connections cut,
+ * databases stopped and restarted, soaks. It runs after the main suite (see the `test` script),
+ * one file at a time, because stopping PostgreSQL or MariaDB breaks every test running meanwhile.
+ * Run it alone with `npm run test:fault` (after `npm run build`: the servers use the built package).
+ */
+export default defineConfig({
+  resolve: {
+    alias: [{ find: /^graphql$/, replacement: require.resolve('graphql') }],
+  },
+  test: {
+    include: ['test/fault/**/*.test.ts'],
+    globalSetup: ['test/support/global-setup.ts'],
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
+    pool: 'forks',
+    fileParallelism: false,
+  },
+});
