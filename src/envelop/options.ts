@@ -2,7 +2,6 @@ import type { ExecutionResult } from 'graphql';
 import { Idempotency, type IdempotencyOptions, type InProgressMode, type Tenant } from '../core/engine.js';
 import { ConfigurationError } from '../core/errors.js';
 import type { Duration } from '../core/duration.js';
-import type { KeyRules } from '../core/key.js';
 import type { StorePolicy } from '../core/outcome.js';
 import type { IdempotencyStore } from '../core/store.js';
 
@@ -82,7 +81,6 @@ export interface ResolvedOptions<TContext = any> extends Required<
 > {
   engine: Idempotency;
   /** Known only when the plugin built the engine; lets it check every key before any field runs. */
-  keyRules: KeyRules | undefined;
   ownEngine: boolean;
   plugin: PluginOptions<TContext>;
 }
@@ -99,7 +97,6 @@ export function resolveOptions<TContext>(options: UseIdempotencyOptions<TContext
   const { getTenant, keySources, headerName, extensionName, argumentName, inputArgumentName, directiveName, idempotency, ...rest } =
     options;
   let engine: Idempotency;
-  let keyRules: KeyRules | undefined;
   if (idempotency) {
     if (!(idempotency instanceof Idempotency)) throw new ConfigurationError('useIdempotency: `idempotency` must be an Idempotency engine.');
     if (options.store) throw new ConfigurationError('useIdempotency: pass either `idempotency` or `store`, not both.');
@@ -108,7 +105,6 @@ export function resolveOptions<TContext>(options: UseIdempotencyOptions<TContext
     if (!options.store) throw new ConfigurationError('useIdempotency needs `store` (e.g. a PrismaStore) or an `idempotency` engine.');
     const engineOptions = pickEngineOptions(rest as Record<string, unknown>);
     engine = new Idempotency(engineOptions as unknown as IdempotencyOptions);
-    keyRules = (engineOptions as { keyRules?: KeyRules }).keyRules ?? {};
   }
   const sources = keySources ?? [...DEFAULT_KEY_SOURCES];
   for (const source of sources) {
@@ -119,7 +115,6 @@ export function resolveOptions<TContext>(options: UseIdempotencyOptions<TContext
   }
   return {
     engine,
-    keyRules,
     ownEngine: !idempotency,
     plugin: options,
     getTenant,

@@ -2,7 +2,6 @@ import type { Plugin } from '@envelop/core';
 import { type ExecutionResult, type GraphQLSchema, getOperationAST } from 'graphql';
 import type { ClaimContext, Execution } from '../core/engine.js';
 import { IdempotencyError, KeyInvalidError, KeyMissingError, isIdempotencyError } from '../core/errors.js';
-import { validateKey } from '../core/key.js';
 import { type IdempotencyContext, type IdempotencyPluginContext, fromClaim } from './context.js';
 import { defaultResultPolicy, errorResult } from './errors.js';
 import { type FieldState, collectRootFields, runKeyedField, wrapMutationResolvers } from './field-level.js';
@@ -203,7 +202,8 @@ export function useIdempotency<TContext = any>(options: UseIdempotencyOptions<TC
         if (!fields) return;
         for (const field of fields) {
           if (field.found) {
-            if (resolved.keyRules) validateKey(field.found.key, resolved.keyRules);
+            // Checked before anything runs: one invalid key refuses the whole operation.
+            resolved.engine.validateKey(field.found.key);
             continue;
           }
           const required =
