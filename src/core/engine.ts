@@ -251,7 +251,10 @@ export class Idempotency {
       return await store.transaction((txStore, tx) => this.executeWith(txStore, tx, attempt, work, true));
     } catch (error) {
       if (error instanceof RollbackSignal) return error.execution as Execution<T>;
-      throw error;
+      // Opening, completing or committing the transaction failed (the work's own errors arrive as
+      // RollbackSignal): nothing was committed, or the commit's answer was lost and a retry
+      // replays it. Either way the caller may retry with the same key.
+      throw error instanceof IdempotencyError ? error : new StoreUnavailableError(error);
     }
   }
 

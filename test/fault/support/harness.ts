@@ -33,13 +33,15 @@ export interface ServerEnv {
   DATABASE_URL: string;
   ONCELY_TABLE: string;
   BIZ_TABLE: string;
-  ADAPTER?: 'yoga' | 'trpc';
+  ADAPTER?: 'yoga' | 'trpc' | 'both';
+  TRPC_TRANSACTIONAL?: '1' | '0';
   TRANSACTIONAL?: '1' | '0';
   LEASE_MS?: string;
   RETENTION_MS?: string;
   HOOK?: 'after-claim' | 'during' | 'after-write';
   HOOK_KEY?: string;
   HOOK_MS?: string;
+  ACQUIRE_TIMEOUT_MS?: string;
 }
 
 export interface ChildServer {

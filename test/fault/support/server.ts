@@ -7,13 +7,15 @@
  *   DATABASE_URL     file:..., postgresql://..., mysql:// or mariadb://...
  *   ONCELY_TABLE     the idempotency table (created by the test)
  *   BIZ_TABLE        the business table (created by the test, see bizTableSql in harness.ts)
- *   ADAPTER          "yoga" (default) or "trpc"
+ *   ADAPTER          "yoga" (default, at /graphql), "trpc" (at /trpc/) or "both"
  *   TRANSACTIONAL    "1": claim, business writes and stored result in one transaction
+ *   TRPC_TRANSACTIONAL  the same for tRPC (default: TRANSACTIONAL)
  *   LEASE_MS         lease of a claim (lease mode); heartbeat is off so a frozen holder loses it
  *   RETENTION_MS     retention of completed records (default 24 h)
  *   HOOK             where to stop: "after-claim" | "during" | "after-write"
  *   HOOK_KEY         only requests with this key stop there (default: every key)
  *   HOOK_MS          how long to stop; default forever (the test kills the process)
+ *   ACQUIRE_TIMEOUT_MS  MariaDB: how long to wait for a pool connection (default the driver's 10 s)
  *   PORT             default 0 (any free port)
  *
  * Stdout protocol, one line each: `LISTENING <port>`, `HOOK <point> <key> <fence>` (the request is
@@ -50,6 +52,7 @@ const url = env.DATABASE_URL ?? '';
 const table = env.ONCELY_TABLE ?? 'oncely_idempotency';
 const biz = env.BIZ_TABLE ?? 'fault_biz';
 const transactional = env.TRANSACTIONAL === '1';
+const trpcTransactional = (env.TRPC_TRANSACTIONAL ?? env.TRANSACTIONAL) === '1';
 const hook = env.HOOK ?? '';
 const hookKey = env.HOOK_KEY ?? '';
 const hookMs = env.HOOK_MS ? Number(env.HOOK_MS) : undefined;
@@ -73,6 +76,8 @@ function open(): { client: Client; provider: Provider } {
       password: decodeURIComponent(u.password),
       database: u.pathname.slice(1),
       connectionLimit: 20,
+      // How long a request waits for a pool connection (e.g. while the database is down).
+      ...(env.ACQUIRE_TIMEOUT_MS ? { acquireTimeout: Number(env.ACQUIRE_TIMEOUT_MS) } : {}),
     });
     return { client: new MysqlClient({ adapter }) as unknown as Client, provider: 'mysql' };
   }
@@ -80,6 +85,9 @@ function open(): { client: Client; provider: Provider } {
 }
 
 const { client, provider } = open();
+// SQLite: several processes share the file and SQLite has one writer at a time; without a busy
+// timeout a writer that finds the file locked fails at once (SQLITE_BUSY) instead of waiting.
+if (provider === 'sqlite') await client.$queryRawUnsafe('PRAGMA busy_timeout = 10000');
 const store = new PrismaStore({ client, provider, table, transaction: { timeout: 60_000, maxWait: 20_000 } });
 const engineOptions = {
   store,
@@ -167,7 +175,7 @@ function yogaApp() {
 function trpcApp() {
   const t = initTRPC.context<{ tenant: string; req: IncomingMessage; res: ServerResponse }>().create();
   const idempotent = t.procedure.concat(
-    createIdempotentProcedure<true, Sql>({ ...engineOptions, transactional, getTenant: ({ ctx }) => ctx.tenant }),
+    createIdempotentProcedure<true, Sql>({ ...engineOptions, transactional: trpcTransactional, getTenant: ({ ctx }) => ctx.tenant }),
   );
   const router = t.router({
     pay: idempotent
@@ -178,7 +186,7 @@ function trpcApp() {
         }
         return input as PayArgs;
       })
-      .mutation(({ input, ctx }) => pay(transactional ? (ctx.idempotency.tx as Sql) : client, ctx.idempotency, input)),
+      .mutation(({ input, ctx }) => pay(trpcTransactional ? (ctx.idempotency.tx as Sql) : client, ctx.idempotency, input)),
   });
   return createHTTPHandler({
     router,
@@ -190,7 +198,13 @@ function trpcApp() {
   });
 }
 
-const handler: (req: IncomingMessage, res: ServerResponse) => void = env.ADAPTER === 'trpc' ? trpcApp() : yogaApp();
+type Handler = (req: IncomingMessage, res: ServerResponse) => void;
+function both(): Handler {
+  const yoga = yogaApp();
+  const trpc = trpcApp();
+  return (req, res) => (req.url?.startsWith('/trpc/') ? trpc(req, res) : yoga(req, res));
+}
+const handler: Handler = env.ADAPTER === 'trpc' ? trpcApp() : env.ADAPTER === 'both' ? both() : yogaApp();
 
 process.on('unhandledRejection', (error) => process.stdout.write(`ERROR ${String(error).split('\n')[0]}\n`));
 
