@@ -54,9 +54,12 @@ export class KeyLifecycle {
     this.pending = undefined;
   }
 
-  /** Runs `send` with the key for `input` and settles the lifecycle by its result. */
-  async run<T>(input: unknown, send: (key: string) => Promise<T>): Promise<T> {
-    const key = this.keyFor(input);
+  /**
+   * Runs `send` with the key for `input` and settles the lifecycle by its result. `key` forces the
+   * key of an attempt already under way (a retry of a call that took its key earlier): the
+   * lifecycle may have moved on since, when a sibling call of the same operation got the answer.
+   */
+  async run<T>(input: unknown, send: (key: string) => Promise<T>, key: string = this.keyFor(input)): Promise<T> {
     try {
       const result = await send(key);
       if (this.pending?.key === key) this.succeeded();

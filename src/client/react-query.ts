@@ -45,14 +45,35 @@ export function idempotentMutationOptions<TData, TVariables, TOptions extends Mu
     typeof config.inject === 'string'
       ? (variables: TVariables, key: string) => ({ ...(variables as object), [config.inject as string]: key }) as TVariables
       : config.inject;
+  // TanStack calls mutationFn again for each retry of one mutate() with the same context object
+  // (and the same variables object). Such a retry keeps the key its first attempt took, even when a
+  // sibling mutate() of the same operation (a double click) got the answer meanwhile and the
+  // lifecycle handed its key back: otherwise the retry would run the operation a second time.
+  // Kept per lifecycle, not per options object: the hook builds new options on every render, and
+  // TanStack's retry calls the latest mutationFn.
+  let keysInFlight = inFlightByLifecycle.get(lifecycle);
+  if (!keysInFlight) inFlightByLifecycle.set(lifecycle, (keysInFlight = new WeakMap()));
+  const inFlight = keysInFlight;
   return {
     ...options,
-    mutationFn: (variables: TVariables, context?: MutationFnContext) =>
-      lifecycle.run(variables, (key) =>
-        inject ? inner(inject(variables, key), context) : inner(variables, { ...context, idempotencyKey: key }),
-      ),
+    mutationFn: (variables: TVariables, context?: MutationFnContext) => {
+      const handle = isObject(context) ? context : isObject(variables) ? variables : undefined;
+      const key = (handle && inFlight.get(handle)) ?? lifecycle.keyFor(variables);
+      if (handle) inFlight.set(handle, key);
+      return lifecycle.run(
+        variables,
+        (k) => (inject ? inner(inject(variables, k), context) : inner(variables, { ...context, idempotencyKey: k })),
+        key,
+      );
+    },
     retry: (failureCount: number, error: unknown) => failureCount < retries && classifyFailure(error) === 'retryable',
   };
+}
+
+const inFlightByLifecycle = new WeakMap<KeyLifecycle, WeakMap<object, string>>();
+
+function isObject(value: unknown): value is object {
+  return typeof value === 'object' && value !== null;
 }
 
 /** React: idempotentMutationOptions with a key lifecycle that lives as long as the component. */

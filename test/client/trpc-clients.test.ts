@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { MutationObserver, QueryClient } from '@tanstack/query-core';
 import { createTRPCClient, httpBatchLink, httpLink, retryLink } from '@trpc/client';
 import { idempotencyHeaders, idempotencyLink } from 'oncely/client/trpc';
+import { createKeyLifecycle } from 'oncely/client';
 import { idempotentMutationOptions } from 'oncely/client/react-query';
 import superjson from 'superjson';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -124,6 +125,42 @@ describe('tRPC client helpers against the tRPC example', () => {
     expect(await ordersOf(customer)).toBe(2);
     const lastKey = (JSON.parse(flaky.sent.at(-1)!.body) as { json: { idempotencyKey: string } }).json.idempotencyKey;
     expect(lastKey).not.toBe(keys[0]);
+  });
+
+  it('TanStack Query: a double click whose first answer is lost retries with the same key after the second got the answer', async () => {
+    const customer = `c-${randomUUID()}`;
+    const sent: string[] = [];
+    let calls = 0;
+    // The first answer is lost late (after the server ran it and the double click's twin got its replay).
+    const lateDrop = (async (input: RequestInfo | URL, init?: RequestInit) => {
+      const request = new Request(input, init);
+      sent.push((JSON.parse(await request.clone().text()) as { json: { idempotencyKey: string } }).json.idempotencyKey);
+      const first = calls++ === 0;
+      const response = await fetch(request);
+      if (!first) return response;
+      await response.arrayBuffer();
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      throw new TypeError('fetch failed (dropped by the test)');
+    }) as typeof fetch;
+    const trpc = createTRPCClient<ShopRouter>({
+      links: [httpLink({ url, transformer: superjson, fetch: lateDrop, headers: { 'x-customer': customer } })],
+    });
+    // One lifecycle, options rebuilt as a React hook does on every render (retries call the latest mutationFn).
+    const lifecycle = createKeyLifecycle();
+    const options = () => ({
+      ...idempotentMutationOptions({ mutationFn: (input: { item: string; quantity: number }) => trpc.placeOrder.mutate(input) }, { inject: 'idempotencyKey', lifecycle }),
+      retryDelay: 1,
+    });
+    const observer = new MutationObserver(new QueryClient(), options());
+    const firstClick = observer.mutate({ item: 'coffee', quantity: 1 });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const secondClick = observer.mutate({ item: 'coffee', quantity: 1 });
+    observer.setOptions(options());
+    const [a, b] = await Promise.all([firstClick, secondClick]);
+    expect(a).toEqual(b);
+    expect(sent).toHaveLength(3);
+    expect(new Set(sent).size).toBe(1);
+    expect(await ordersOf(customer)).toBe(1);
   });
 
   it('TanStack Query: a definitive error is not retried and spends the key', async () => {
