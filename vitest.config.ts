@@ -12,6 +12,8 @@ export default defineConfig({
   },
   test: {
     include: ['test/**/*.test.ts'],
+    // The fault suite stops databases and kills servers: it runs alone, after this one (vitest.fault.config.ts).
+    exclude: ['**/node_modules/**', 'test/fault/**'],
     globalSetup: ['test/support/global-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,

@@ -14,6 +14,7 @@ export {
   IdempotencyError,
   isIdempotencyError,
   KeyInUseError,
+  PayloadInvalidError,
   KeyInvalidError,
   KeyMissingError,
   KeyReusedError,

@@ -6,10 +6,11 @@ import {
   IdempotencyError,
   KeyInUseError,
   KeyReusedError,
+  PayloadInvalidError,
   ResponseNotStorableError,
   StoreUnavailableError,
 } from './errors.js';
-import { decode, encode } from './encoding.js';
+import { UnsupportedValueError, decode, encode } from './encoding.js';
 import type { EventHandler, IdempotencyEvent } from './events.js';
 import { fingerprint as fingerprintOf } from './fingerprint.js';
 import { type KeyRules, validateKey } from './key.js';
@@ -231,7 +232,7 @@ export class Idempotency {
       operation: fitScopePart(call.operation),
       key,
     };
-    const fp = call.fingerprint ?? fingerprintOf(call.input);
+    const fp = call.fingerprint ?? fingerprintInput(call.input);
     const emit: Emit = (event) =>
       this.emit({ ...event, tenant: scope.tenant, operation: scope.operation, key, durationMs: performance.now() - started });
     const attempt: Attempt = { call, scope, fp, started, emit };
@@ -519,6 +520,16 @@ export class Idempotency {
 
 function isStoredIdempotencyError(error: unknown): boolean {
   return (error as { code?: unknown })?.code === 'IDEMPOTENCY_RESPONSE_NOT_STORABLE';
+}
+
+/** The fingerprint of a request's input; an input that cannot have one is the client's error (400). */
+function fingerprintInput(input: unknown): string {
+  try {
+    return fingerprintOf(input);
+  } catch (error) {
+    if (error instanceof UnsupportedValueError) throw new PayloadInvalidError(error.message);
+    throw error;
+  }
 }
 
 /** Stable downstream key: same scope and purpose, same key, on every retry and re-claim. */

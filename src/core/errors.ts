@@ -7,6 +7,7 @@ export type IdempotencyErrorCode =
   | 'IDEMPOTENCY_KEY_INVALID'
   | 'IDEMPOTENCY_KEY_REUSED'
   | 'IDEMPOTENCY_KEY_IN_USE'
+  | 'IDEMPOTENCY_PAYLOAD_INVALID'
   | 'IDEMPOTENCY_RESPONSE_NOT_STORABLE'
   | 'IDEMPOTENCY_CONFIGURATION'
   | 'IDEMPOTENCY_STORE_UNAVAILABLE';
@@ -17,6 +18,7 @@ export const httpStatusOf: Record<IdempotencyErrorCode, number> = {
   IDEMPOTENCY_KEY_INVALID: 400,
   IDEMPOTENCY_KEY_REUSED: 422,
   IDEMPOTENCY_KEY_IN_USE: 409,
+  IDEMPOTENCY_PAYLOAD_INVALID: 400,
   IDEMPOTENCY_RESPONSE_NOT_STORABLE: 500,
   IDEMPOTENCY_CONFIGURATION: 500,
   IDEMPOTENCY_STORE_UNAVAILABLE: 503,
@@ -71,6 +73,17 @@ export class KeyInUseError extends IdempotencyError {
       { retryAfter },
     );
     this.name = 'KeyInUseError';
+  }
+}
+
+/**
+ * The request's payload cannot be fingerprinted (nested deeper than 256 levels, circular, or holding
+ * functions or symbols), so the key cannot be checked against it. Nothing ran and nothing was stored.
+ */
+export class PayloadInvalidError extends IdempotencyError {
+  constructor(message: string) {
+    super('IDEMPOTENCY_PAYLOAD_INVALID', `The request payload cannot be used with an idempotency key: ${message}`);
+    this.name = 'PayloadInvalidError';
   }
 }
 

@@ -258,7 +258,7 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /** Retries `fn` until it returns a truthy value or `timeoutMs` passes (bounded polling). */
-export async function until<T>(fn: () => Promise<T>, timeoutMs: number, what: string): Promise<T> {
+export async function until<T>(fn: () => Promise<T | undefined | null | false>, timeoutMs: number, what: string): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {
