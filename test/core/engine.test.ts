@@ -410,3 +410,28 @@ describe('execution details', () => {
     expect((back?.cause as Error).message).toBe('issuer');
   });
 });
+
+describe('failures the engine turns into typed errors', () => {
+  it('refuses an input it cannot fingerprint with a 400, and stores nothing', async () => {
+    const { engine, store } = setup();
+    let deep: unknown = 'leaf';
+    for (let i = 0; i < 1000; i++) deep = { next: deep };
+    const error = await engine.execute(call({ input: deep }), () => 'never').catch((e) => e);
+    expect(error).toMatchObject({ code: 'IDEMPOTENCY_PAYLOAD_INVALID', status: 400 });
+    expect(store.size).toBe(0);
+  });
+
+  it('answers 503 when a transactional store cannot begin or commit', async () => {
+    const store = Object.assign(new MemoryStore(), {
+      transaction: async () => {
+        throw new Error('could not serialize access / connection reset');
+      },
+    });
+    const engine = new Idempotency({ store, transactional: true });
+    let runs = 0;
+    const error = await engine.execute(call(), () => ++runs).catch((e) => e);
+    expect(error).toBeInstanceOf(StoreUnavailableError);
+    expect(error).toMatchObject({ status: 503, retryAfter: 1 });
+    expect(runs).toBe(0);
+  });
+});
