@@ -16,7 +16,8 @@ export async function versusPowertools(report: Report, ops: number) {
   const redis = await createClient({ url: REDIS_URL }).connect();
   const lambdaContext = { getRemainingTimeInMillis: () => 60_000 } as never;
   const powertools = (useLocalCache: boolean) => {
-    const config = new IdempotencyConfig({ eventKeyJmesPath: 'key', expiresAfterSeconds: 3600, useLocalCache });
+    // Both local caches get room for the whole working set (defaults: 1000 entries each).
+    const config = new IdempotencyConfig({ eventKeyJmesPath: 'key', expiresAfterSeconds: 3600, useLocalCache, maxLocalCacheSize: ops * 2 });
     config.registerLambdaContext(lambdaContext);
     return makeIdempotent(handler, {
       persistenceStore: new CachePersistenceLayer({ client: redis as never }),
@@ -34,7 +35,7 @@ export async function versusPowertools(report: Report, ops: number) {
     ['oncely, PostgreSQL store', 'postgresql', false],
   ] as const) {
     const backend = await openBackend(backendName);
-    const engine = new Idempotency({ store: backend.store, localCache });
+    const engine = new Idempotency({ store: backend.store, localCache: localCache ? { maxEntries: ops * 2 } : false });
     candidates.push({
       name: label,
       run: (event) => engine.run({ tenant: 'bench', operation: 'handler', key: event.key, input: event }, () => handler(event)),

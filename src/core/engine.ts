@@ -233,8 +233,10 @@ export class Idempotency {
       key,
     };
     const fp = call.fingerprint ?? fingerprintInput(call.input);
-    const emit: Emit = (event) =>
-      this.emit({ ...event, tenant: scope.tenant, operation: scope.operation, key, durationMs: performance.now() - started });
+    // Without a handler, events are not even built: this is the hot path of every call.
+    const emit: Emit = this.options.onEvent
+      ? (event) => this.emit({ ...event, tenant: scope.tenant, operation: scope.operation, key, durationMs: performance.now() - started })
+      : () => {};
     const attempt: Attempt = { call, scope, fp, started, emit };
 
     const cached = this.cache?.get(scope, this.clock.now());
@@ -356,9 +358,10 @@ export class Idempotency {
 
   /**
    * Deletes expired records in batches of `batchSize` (default 1000) until none is left or
-   * `maxBatches` (default unlimited) ran. Each batch is one short statement on the expiry index.
+   * `maxBatches` (default unlimited) ran, pausing `pauseMs` (default 0) between batches. Each
+   * batch is one short statement on the expiry index.
    */
-  async purgeExpired(options: { batchSize?: number; maxBatches?: number } = {}): Promise<number> {
+  async purgeExpired(options: { batchSize?: number; maxBatches?: number; pauseMs?: number } = {}): Promise<number> {
     const started = performance.now();
     const batchSize = options.batchSize ?? 1000;
     const maxBatches = options.maxBatches ?? Number.POSITIVE_INFINITY;
@@ -367,6 +370,8 @@ export class Idempotency {
       const deleted = await this.store.purgeExpired(this.clock.now(), batchSize);
       total += deleted;
       if (deleted < batchSize) break;
+      // A pause between batches lets claims through (SQLite has a single writer).
+      if (options.pauseMs) await sleep(options.pauseMs);
     }
     this.emit({ type: 'purged', count: total, durationMs: performance.now() - started });
     return total;

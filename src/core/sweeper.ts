@@ -9,6 +9,8 @@ export interface SweeperOptions {
   batchSize?: number;
   /** Batches per sweep at most; the rest waits for the next sweep. Default 20. */
   maxBatchesPerSweep?: number;
+  /** Pause between batches in ms, so that claims are never queued behind a purge. Default 10. */
+  pauseMs?: number;
   /** Called with each sweep's error (the sweeper keeps going). */
   onError?: (error: unknown) => void;
 }
@@ -28,7 +30,7 @@ export function startSweeper(engine: Idempotency, options: SweeperOptions = {}):
   let running: Promise<number> | undefined;
   const sweep = () => {
     running ??= engine
-      .purgeExpired({ batchSize: options.batchSize ?? 500, maxBatches: options.maxBatchesPerSweep ?? 20 })
+      .purgeExpired({ batchSize: options.batchSize ?? 500, maxBatches: options.maxBatchesPerSweep ?? 20, pauseMs: options.pauseMs ?? 10 })
       .finally(() => {
         running = undefined;
       });
