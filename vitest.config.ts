@@ -18,5 +18,9 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // CI collects a JSON report of every run to print one closing count (see .ci/run).
+    ...(process.env.ONCELY_TEST_REPORT_DIR
+      ? { reporters: ['default', 'json'], outputFile: { json: `${process.env.ONCELY_TEST_REPORT_DIR}/main-node${process.versions.node}.json` } }
+      : {}),
   },
 });

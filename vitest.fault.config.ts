@@ -19,6 +19,10 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // CI collects a JSON report of every run to print one closing count (see .ci/run).
+    ...(process.env.ONCELY_TEST_REPORT_DIR
+      ? { reporters: ['default', 'json'], outputFile: { json: `${process.env.ONCELY_TEST_REPORT_DIR}/fault-node${process.versions.node}.json` } }
+      : {}),
     fileParallelism: false,
   },
 });
