@@ -181,8 +181,10 @@ for (const [index, db] of databases.entries()) {
       apps.runs.yoga = 0;
     });
 
-    // The properties run on one database: they test the adapters' input handling, not the store.
-    it.runIf(index === 0)('property: any invalid key, in any place a key travels, is a 4xx and leaves no record', async () => {
+    // The properties are registered for one database only (not skipped on the others): they test
+    // the adapters' input handling, which happens before any store call.
+    const itOnFirstDatabase = index === 0 ? it : ((() => undefined) as unknown as typeof it);
+    itOnFirstDatabase('property: any invalid key, in any place a key travels, is a 4xx and leaves no record', async () => {
       const invalidString = fc.oneof(
         fc.constant(''),
         fc.string({ minLength: 256, maxLength: 600 }),
@@ -219,7 +221,7 @@ for (const [index, db] of databases.entries()) {
       expect(await count(setup.client, setup.table)).toBe(0);
     });
 
-    it.runIf(index === 0)('property: malformed batch key headers are a 4xx and leave no record', async () => {
+    itOnFirstDatabase('property: malformed batch key headers are a 4xx and leave no record', async () => {
       const header = fc.oneof(
         fc.string({ maxLength: 60 }),
         fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v)),
@@ -243,7 +245,7 @@ for (const [index, db] of databases.entries()) {
       expect(await count(setup.client, setup.table)).toBe(0);
     });
 
-    it.runIf(index === 0)('property: any JSON payload with a valid key runs once and replays the same body', async () => {
+    itOnFirstDatabase('property: any JSON payload with a valid key runs once and replays the same body', async () => {
       let n = 0;
       await fc.assert(
         fc.asyncProperty(fc.jsonValue({ maxDepth: 6 }), fc.constantFrom('yoga', 'trpc'), async (payload, app) => {
