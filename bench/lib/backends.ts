@@ -9,6 +9,7 @@ import { Redis } from 'ioredis';
 import type { IdempotencyStore } from 'oncely';
 import { PrismaStore, type Provider, applyMigration } from 'oncely/prisma';
 import { RedisStore } from 'oncely/redis';
+import { mariadbOptions } from '../../examples/shared/mariadb.js';
 import { PrismaClient as MysqlClient } from '../../generated/mysql/client.js';
 import { PrismaClient as PostgresClient } from '../../generated/postgresql/client.js';
 import { PrismaClient as SqliteClient } from '../../generated/sqlite/client.js';
@@ -33,17 +34,7 @@ export interface Backend {
 export function prismaClient(name: Exclude<BackendName, 'redis'>, sqliteFile?: string): Prisma {
   if (name === 'sqlite') return new SqliteClient({ adapter: new PrismaLibSql({ url: `file:${sqliteFile}` }) }) as unknown as Prisma;
   if (name === 'postgresql') return new PostgresClient({ adapter: new PrismaPg({ connectionString: POSTGRES_URL, max: 40 }) });
-  const u = new URL(MARIADB_URL);
-  return new MysqlClient({
-    adapter: new PrismaMariaDb({
-      host: u.hostname,
-      port: Number(u.port || 3306),
-      user: decodeURIComponent(u.username),
-      password: decodeURIComponent(u.password),
-      database: u.pathname.slice(1),
-      connectionLimit: 40,
-    }),
-  }) as unknown as Prisma;
+  return new MysqlClient({ adapter: new PrismaMariaDb(mariadbOptions(MARIADB_URL, 40)) }) as unknown as Prisma;
 }
 
 /** A store on a table (or key prefix) of its own, dropped on close. */

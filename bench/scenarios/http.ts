@@ -32,6 +32,16 @@ interface App {
   close(): Promise<void>;
 }
 
+/** POSTs JSON with the key (none = the bare path) and reads the answer and its replay marker. */
+async function postJson(url: string, key: string | undefined, body: unknown) {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(key ? { 'idempotency-key': key } : {}) },
+    body: JSON.stringify(body),
+  });
+  return { status: response.status, body: await response.text(), replayed: response.headers.get('idempotent-replayed') === 'true' };
+}
+
 async function listen(server: Server): Promise<string> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -50,14 +60,7 @@ async function yogaApp(prisma: Prisma, engine: Idempotency, counter: { execution
   const url = `${await listen(server)}/graphql`;
   return {
     url,
-    async send(key, tag) {
-      const response = await fetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', ...(key ? { 'idempotency-key': key } : {}) },
-        body: JSON.stringify({ query: 'mutation($tag: String!) { placeOrder(tag: $tag) { id amount status } }', variables: { tag } }),
-      });
-      return { status: response.status, body: await response.text(), replayed: response.headers.get('idempotent-replayed') === 'true' };
-    },
+    send: (key, tag) => postJson(url, key, { query: 'mutation($tag: String!) { placeOrder(tag: $tag) { id amount status } }', variables: { tag } }),
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }
@@ -73,14 +76,7 @@ async function trpcApp(prisma: Prisma, engine: Idempotency, counter: { execution
   const url = `${await listen(server)}/trpc/placeOrder`;
   return {
     url,
-    async send(key, tag) {
-      const response = await fetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', ...(key ? { 'idempotency-key': key } : {}) },
-        body: JSON.stringify({ tag }),
-      });
-      return { status: response.status, body: await response.text(), replayed: response.headers.get('idempotent-replayed') === 'true' };
-    },
+    send: (key, tag) => postJson(url, key, { tag }),
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }

@@ -8,6 +8,7 @@ import { PrismaStore, type Provider, applyMigration } from 'oncely/prisma';
 import { PrismaClient as MysqlClient } from '../../generated/mysql/client.js';
 import { PrismaClient as PostgresClient } from '../../generated/postgresql/client.js';
 import { PrismaClient as SqliteClient } from '../../generated/sqlite/client.js';
+import { mariadbOptions } from './mariadb.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -36,17 +37,7 @@ export async function openDemoDatabase(url = process.env.DATABASE_URL): Promise<
     prisma = new PostgresClient({ adapter: new PrismaPg({ connectionString: url }) }) as unknown as DemoPrisma;
     provider = 'postgresql';
   } else if (url.startsWith('mysql') || url.startsWith('mariadb')) {
-    const u = new URL(url);
-    prisma = new MysqlClient({
-      adapter: new PrismaMariaDb({
-        host: u.hostname,
-        port: Number(u.port || 3306),
-        user: decodeURIComponent(u.username),
-        password: decodeURIComponent(u.password),
-        database: u.pathname.slice(1),
-        connectionLimit: 10,
-      }),
-    }) as unknown as DemoPrisma;
+    prisma = new MysqlClient({ adapter: new PrismaMariaDb(mariadbOptions(url, 10)) }) as unknown as DemoPrisma;
     provider = 'mysql';
   } else {
     throw new Error(`DATABASE_URL must start with file:, postgresql:// or mysql:// (got ${url})`);

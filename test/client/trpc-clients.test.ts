@@ -1,6 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { MutationObserver, QueryClient } from '@tanstack/query-core';
 import { createTRPCClient, httpBatchLink, httpLink, retryLink } from '@trpc/client';
 import { idempotencyHeaders, idempotencyLink } from 'oncely/client/trpc';
@@ -8,28 +6,21 @@ import { createKeyLifecycle } from 'oncely/client';
 import { idempotentMutationOptions } from 'oncely/client/react-query';
 import superjson from 'superjson';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TrpcApp, createTrpcApp } from '../../examples/trpc/app.js';
+import type { TrpcApp } from '../../examples/trpc/app.js';
 import type { ShopRouter } from '../../examples/trpc/router.js';
-import { openDemoDatabase } from '../../examples/shared/db.js';
-import { flakyFetch, listen } from './support.js';
+import { flakyFetch } from './support.js';
+import { startTrpcExample } from './trpc-example.js';
 
 // The real tRPC example server (SQLite) and the real @trpc/client, with oncely's link in front.
 describe('tRPC client helpers against the tRPC example', () => {
   let app: TrpcApp;
   let url: string;
-  let close: () => void;
+  let close: () => Promise<void>;
 
   beforeAll(async () => {
-    const database = await openDemoDatabase(`file:${join(tmpdir(), `oncely-client-trpc-${randomUUID()}.db`)}`);
-    app = await createTrpcApp({ database });
-    const started = await listen(app.handler);
-    url = `${started.url}/trpc`;
-    close = () => started.server.close();
+    ({ app, url, close } = await startTrpcExample());
   });
-  afterAll(async () => {
-    close?.();
-    await app?.database.prisma.$disconnect();
-  });
+  afterAll(() => close?.());
 
   const ordersOf = (customer: string) => app.database.prisma.order.count({ where: { customer } });
 

@@ -6,6 +6,7 @@ import { PrismaLibSql } from '@prisma/adapter-libsql';
 import { PrismaMariaDb } from '@prisma/adapter-mariadb';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { inject } from 'vitest';
+import { mariadbOptions } from '../../examples/shared/mariadb.js';
 import type { ServiceName } from './services.js';
 import { PrismaStore, applyMigration } from '../../src/prisma/index.js';
 import type { Provider } from '../../src/prisma/index.js';
@@ -48,19 +49,7 @@ export const allDatabases: TestDatabase[] = [
     name: 'mariadb',
     provider: 'mysql',
     url: services.mariadb.url,
-    client: () => {
-      const url = new URL(services.mariadb.url);
-      return new MysqlClient({
-        adapter: new PrismaMariaDb({
-          host: url.hostname,
-          port: Number(url.port || 3306),
-          user: decodeURIComponent(url.username),
-          password: decodeURIComponent(url.password),
-          database: url.pathname.slice(1),
-          connectionLimit: 20,
-        }),
-      }) as unknown as PrismaLike;
-    },
+    client: () => new MysqlClient({ adapter: new PrismaMariaDb(mariadbOptions(services.mariadb.url, 20)) }) as unknown as PrismaLike,
   },
 ];
 

@@ -1,6 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 // These three resolve to this folder's own node_modules (tRPC 11.22, pinned by @trpc/tanstack-react-query).
 import { MutationObserver, QueryClient } from '@tanstack/query-core';
 import { createTRPCClient, httpLink } from '@trpc/client';
@@ -9,28 +7,21 @@ import { createTRPCOptionsProxy } from '@trpc/tanstack-react-query';
 import { idempotentMutationOptions } from '../../../dist/client-react-query.js';
 import superjson from 'superjson';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDemoDatabase } from '../../../examples/shared/db.js';
-import { type TrpcApp, createTrpcApp } from '../../../examples/trpc/app.js';
-import { flakyFetch, listen } from '../../client/support.js';
+import type { TrpcApp } from '../../../examples/trpc/app.js';
+import { flakyFetch } from '../../client/support.js';
+import { startTrpcExample } from '../../client/trpc-example.js';
 
 // @trpc/tanstack-react-query's mutationOptions() fixes the tRPC call when the options are made;
 // idempotentMutationOptions puts the key into the input, so TanStack's retries keep it.
 describe('TanStack Query with @trpc/tanstack-react-query against the tRPC example', () => {
   let app: TrpcApp;
   let url: string;
-  let close: () => void;
+  let close: () => Promise<void>;
 
   beforeAll(async () => {
-    const database = await openDemoDatabase(`file:${join(tmpdir(), `oncely-compat-${randomUUID()}.db`)}`);
-    app = await createTrpcApp({ database });
-    const started = await listen(app.handler);
-    url = `${started.url}/trpc`;
-    close = () => started.server.close();
+    ({ app, url, close } = await startTrpcExample());
   });
-  afterAll(async () => {
-    close?.();
-    await app?.database.prisma.$disconnect();
-  });
+  afterAll(() => close?.());
 
   it('keeps one key across retries of a lost answer, and takes a new one for the next order', async () => {
     const customer = `c-${randomUUID()}`;
