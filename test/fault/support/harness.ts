@@ -140,9 +140,22 @@ export async function freshTables(db: TestDatabase, client: PrismaLike) {
   await client.$executeRawUnsafe(
     `CREATE TABLE ${biz} (id VARCHAR(64) NOT NULL PRIMARY KEY, tenant VARCHAR(191) NOT NULL, op_key VARCHAR(255) NOT NULL, order_id VARCHAR(191) NOT NULL, amount INTEGER NOT NULL, state VARCHAR(16) NOT NULL, fence INTEGER NOT NULL)`,
   );
+  // Clean-up only. SQLite answers SQLITE_LOCKED while a statement of this connection is still
+  // being finalized (seen right after a soak): try again briefly instead of failing the test.
+  const dropOne = async (name: string) => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await client.$executeRawUnsafe(`DROP TABLE IF EXISTS ${name}`);
+        return;
+      } catch (error) {
+        if (attempt >= 10 || !/SQLITE_(LOCKED|BUSY)/.test(String((error as Error)?.message))) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    }
+  };
   const drop = async () => {
-    await client.$executeRawUnsafe(`DROP TABLE IF EXISTS ${biz}`);
-    await client.$executeRawUnsafe(`DROP TABLE IF EXISTS ${table}`);
+    await dropOne(biz);
+    await dropOne(table);
   };
   return { table, biz, drop };
 }
