@@ -1,5 +1,4 @@
 import { type DocumentNode, print } from 'graphql';
-import { fingerprint } from '../core/fingerprint.js';
 import type { OperationIdentityInput, ResolvedOptions } from './options.js';
 
 // print() drops comments and normalizes whitespace, so a reformatted query is the same operation.
@@ -15,9 +14,14 @@ export function printDocument(document: DocumentNode): string {
   return text;
 }
 
-/** Default: "CreateOrder#3f2a9c1b0d4e5f60", the operation name and 16 hex digits of the document's hash. */
-export function defaultOperationIdentity({ operationName, document }: OperationIdentityInput): string {
-  return `${operationName ?? 'anonymous'}#${fingerprint(document).slice(0, 16)}`;
+/**
+ * Default: the operation name ("CreateOrder"), or "anonymous". A key names one logical operation,
+ * so the document is not part of the identity: it is in the fingerprint (operationInput), and the
+ * same key sent with another document (inlined arguments instead of variables, another selection)
+ * is refused with 422 instead of running the mutation a second time.
+ */
+export function defaultOperationIdentity({ operationName }: OperationIdentityInput): string {
+  return operationName ?? 'anonymous';
 }
 
 export function operationIdentity(options: ResolvedOptions, input: OperationIdentityInput): string {

@@ -49,7 +49,7 @@ export interface PluginOptions<TContext = any> {
   getKey?: (context: TContext) => unknown;
   /** Whether a root mutation field must carry a key (a missing one is a 400). Default false. */
   required?: boolean | ((target: RequiredTarget<TContext>) => boolean);
-  /** Store record name of an operation-level key. Default: operation name + hash of the printed document. */
+  /** Store record name of an operation-level key. Default: the operation name, or "anonymous" (the document is fingerprinted, not part of the name). */
   operationIdentity?: (input: OperationIdentityInput<TContext>) => string;
   /** Operation-level keys: which execution results are stored. Default: see defaultResultPolicy. */
   shouldStoreResult?: (result: ExecutionResult) => boolean;

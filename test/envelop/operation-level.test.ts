@@ -69,6 +69,62 @@ for (const db of testDatabases()) {
       expect(server.calls.pay).toBe(before);
     });
 
+    it('refuses the same key on the same mutation sent with inlined arguments, then with variables (422), and runs it once', async () => {
+      const inlined = 'mutation Pay { pay(input: { orderId: "o9", amount: 900 }) { id orderId amount chargeKey } }';
+      const anonymousInlined = 'mutation { pay(input: { orderId: "o9", amount: 900 }) { id orderId amount chargeKey } }';
+      const anonymousWithVariables = 'mutation ($orderId: String!, $amount: Int!) { pay(input: { orderId: $orderId, amount: $amount }) { id orderId amount chargeKey } }';
+      for (const [first, second] of [
+        [{ query: inlined }, { query: PAY, variables: { orderId: 'o9', amount: 900 } }],
+        [{ query: PAY, variables: { orderId: 'o9', amount: 900 } }, { query: inlined }],
+        // The quickstart's own curl: an anonymous mutation with inlined arguments, retried with variables.
+        [{ query: anonymousInlined }, { query: anonymousWithVariables, variables: { orderId: 'o9', amount: 900 } }],
+      ] as const) {
+        const key = newKey();
+        const before = server.calls.pay;
+        const ran = await post(server.url, first, { 'Idempotency-Key': key });
+        expect(ran.status).toBe(200);
+        expect(ran.json.data.pay.amount).toBe(900);
+        const other = await post(server.url, second, { 'Idempotency-Key': key });
+        expect(other.status).toBe(422);
+        expect(other.json.errors[0].extensions).toEqual({ code: 'IDEMPOTENCY_KEY_REUSED' });
+        expect(other.json.data).toBeUndefined();
+        expect(server.calls.pay).toBe(before + 1);
+        // The first form still replays.
+        const again = await post(server.url, first, { 'Idempotency-Key': key });
+        expect(again.text).toBe(ran.text);
+        expect(again.headers.get('idempotent-replayed')).toBe('true');
+        expect(server.calls.pay).toBe(before + 1);
+      }
+    });
+
+    it('refuses the same key on another mutation document with the same operation name (422)', async () => {
+      const key = newKey();
+      const before = { pay: server.calls.pay, charge: server.calls.charge };
+      await post(server.url, { query: PAY, variables: { orderId: 'o10', amount: 1 } }, { 'Idempotency-Key': key });
+      const other = await post(server.url, { query: 'mutation Pay { charge(orderId: "o10", amount: 1) { id } }' }, { 'Idempotency-Key': key });
+      expect(other.status).toBe(422);
+      expect(other.json.errors[0].extensions).toEqual({ code: 'IDEMPOTENCY_KEY_REUSED' });
+      expect(server.calls.pay).toBe(before.pay + 1);
+      expect(server.calls.charge).toBe(before.charge);
+    });
+
+    it('replays the same document reformatted (whitespace, comments, commas)', async () => {
+      const key = newKey();
+      const reformatted = `# a comment the client added
+        mutation Pay(  $orderId : String! , $amount:Int!)   {
+          # another one
+          pay(input:{orderId:$orderId,amount:$amount}){id,orderId
+            amount chargeKey}
+        }`;
+      const before = server.calls.pay;
+      const first = await post(server.url, { query: PAY, variables: { orderId: 'o11', amount: 11 } }, { 'Idempotency-Key': key });
+      const again = await post(server.url, { query: reformatted, variables: { orderId: 'o11', amount: 11 } }, { 'Idempotency-Key': key });
+      expect(server.calls.pay).toBe(before + 1);
+      expect(again.status).toBe(200);
+      expect(again.text).toBe(first.text);
+      expect(again.headers.get('idempotent-replayed')).toBe('true');
+    });
+
     it('answers a missing required key and an invalid key with 400', async () => {
       const missing = await post(strict.url, { query: PAY, variables: { orderId: 'o4', amount: 1 } });
       expect(missing.status).toBe(400);
