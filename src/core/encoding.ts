@@ -28,6 +28,14 @@ function tagged(tag: string, v?: Json): Json {
   return v === undefined ? { [TAG]: tag } : { [TAG]: tag, v };
 }
 
+/**
+ * Sets an own enumerable property. Plain assignment would treat "__proto__" as the prototype
+ * setter and drop the key (and change the object's prototype): JSON input can carry such a key.
+ */
+function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
 function isPlainObject(value: object): boolean {
   const proto = Object.getPrototypeOf(value);
   return proto === null || proto === Object.prototype;
@@ -93,9 +101,15 @@ export function encode(value: unknown, options: EncodeOptions = {}): Json {
     if (options.canonical) list.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     for (const [k, val] of list) {
       if (val === undefined && options.dropUndefinedProperties) continue;
-      out[k] = walk(val, depth);
+      setOwn(out, k, walk(val, depth));
     }
     return out;
+  };
+
+  // A plain object whose own keys include the tag is wrapped, so decoding never mistakes it for a tag.
+  const walkPlain = (entries: Iterable<[string, unknown]>, depth: number): Json => {
+    const out = walkEntries(entries, depth);
+    return Object.hasOwn(out, TAG) ? tagged('object', out) : out;
   };
 
   const walkObject = (obj: object, depth: number): Json => {
@@ -119,7 +133,7 @@ export function encode(value: unknown, options: EncodeOptions = {}): Json {
     if (obj instanceof URL) return tagged('url', obj.href);
     if (obj instanceof Uint8Array) return tagged('bytes', bytesToBase64(obj));
     if (obj instanceof Error) {
-      const props = walkEntries(
+      const props = walkPlain(
         Object.entries(obj).filter(([k]) => k !== 'cause' && k !== 'stack' && k !== 'message'),
         depth,
       );
@@ -131,8 +145,7 @@ export function encode(value: unknown, options: EncodeOptions = {}): Json {
       // Decimal, ObjectId and friends: stored as what they say their JSON form is.
       return walk((obj as { toJSON(): unknown }).toJSON(), depth);
     }
-    const out = walkEntries(Object.entries(obj), depth);
-    return TAG in out ? tagged('object', out) : out;
+    return walkPlain(Object.entries(obj), depth);
   };
 
   return walk(value, 0);
@@ -144,7 +157,7 @@ export function decode(tree: Json): unknown {
   const tag = tree[TAG];
   if (typeof tag !== 'string') {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(tree)) out[k] = decode(v);
+    for (const [k, v] of Object.entries(tree)) setOwn(out, k, decode(v));
     return out;
   }
   const v = tree.v as Json;
@@ -168,9 +181,9 @@ export function decode(tree: Json): unknown {
     case 'bytes':
       return base64ToBytes(v as string);
     case 'error': {
-      const body = v as { name: string; message: string; props: { [key: string]: Json }; cause?: Json };
+      const body = v as { name: string; message: string; props: Json; cause?: Json };
       const error = new Error(body.message, 'cause' in body ? { cause: decode(body.cause as Json) } : undefined);
-      Object.assign(error, decode(body.props) as object);
+      for (const [k, val] of Object.entries(decode(body.props) as object)) setOwn(error as unknown as Record<string, unknown>, k, val);
       // `name` last: Object.assign of props may not override the prototype's.
       Object.defineProperty(error, 'name', { value: body.name, enumerable: false, writable: true, configurable: true });
       delete (error as { stack?: string }).stack;
@@ -178,7 +191,7 @@ export function decode(tree: Json): unknown {
     }
     case 'object': {
       const out: Record<string, unknown> = {};
-      for (const [k, val] of Object.entries(v as { [key: string]: Json })) out[k] = decode(val);
+      for (const [k, val] of Object.entries(v as { [key: string]: Json })) setOwn(out, k, decode(val));
       return out;
     }
     default:

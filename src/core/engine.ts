@@ -13,19 +13,16 @@ import {
 import { UnsupportedValueError, decode, encode } from './encoding.js';
 import type { EventHandler, IdempotencyEvent } from './events.js';
 import { fingerprint as fingerprintOf } from './fingerprint.js';
-import { type KeyRules, validateKey } from './key.js';
+import { type KeyRules, MAX_KEY_LENGTH, validateKey } from './key.js';
 import { LocalCache, type LocalCacheOptions } from './local-cache.js';
 import { type Outcome, type StorePolicy, defaultStorePolicy } from './outcome.js';
 import { type IdempotencyRecord, type RecordScope, isExpired, isReclaimable } from './record.js';
+import { type Tenant, toRecordScope } from './scope.js';
 import { type Serializer, defaultSerializer } from './serializer.js';
 import { type IdempotencyStore, isTransactionalStore } from './store.js';
 
-/**
- * Pass as `tenant` to share keys between all callers. Oncely has no default tenant: a key scoped to
- * nobody would let one user replay another user's response, so going global is an explicit choice.
- */
-export const GLOBAL_TENANT: unique symbol = Symbol.for('oncely.globalTenant');
-export type Tenant = string | typeof GLOBAL_TENANT;
+export { GLOBAL_TENANT } from './scope.js';
+export type { Tenant } from './scope.js';
 
 export type InProgressMode = 'reject' | 'wait';
 
@@ -146,17 +143,9 @@ interface Resolved {
   maxResponseBytes: number;
 }
 
-const MAX_SCOPE_PART = 191;
 // Stored outcomes start with one of these: a serialized value, or an error in oncely's encoding.
 const VALUE_PREFIX = 'v';
 const ERROR_PREFIX = 'e';
-
-/** Tenant and operation names longer than the column keep a readable prefix and a hash suffix. */
-function fitScopePart(value: string): string {
-  if (value.length <= MAX_SCOPE_PART) return value;
-  const hash = createHash('sha256').update(value).digest('hex');
-  return `${value.slice(0, MAX_SCOPE_PART - 65)}#${hash}`;
-}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -210,6 +199,10 @@ export class Idempotency {
       retryAfterSeconds: options.retryAfterSeconds ?? 1,
       maxResponseBytes: options.maxResponseBytes ?? 1024 * 1024,
     };
+    if ((options.keyRules?.maxLength ?? 0) > MAX_KEY_LENGTH) {
+      // Longer keys would not fit the indexed key column: MySQL would cut them, merging distinct keys.
+      throw new ConfigurationError(`keyRules.maxLength may be at most ${MAX_KEY_LENGTH} (the width of the stores' key column).`);
+    }
     this.serializer = options.serializer ?? defaultSerializer;
     this.clock = options.clock ?? systemClock;
     this.cache = options.localCache ? new LocalCache(options.localCache === true ? {} : options.localCache) : undefined;
@@ -219,19 +212,7 @@ export class Idempotency {
   async execute<T>(call: IdempotentCall, work: (claim: ClaimContext) => T | Promise<T>): Promise<Execution<T>> {
     const started = performance.now();
     const key = validateKey(call.key, this.options.keyRules);
-    if (call.tenant === undefined || call.tenant === null || call.tenant === '') {
-      throw new ConfigurationError(
-        'oncely: a tenant is required. Return the caller\'s account or user id, or GLOBAL_TENANT to share keys between all callers.',
-      );
-    }
-    if (typeof call.operation !== 'string' || call.operation === '') {
-      throw new ConfigurationError('oncely: an operation name is required.');
-    }
-    const scope: RecordScope = {
-      tenant: call.tenant === GLOBAL_TENANT ? '' : fitScopePart(call.tenant),
-      operation: fitScopePart(call.operation),
-      key,
-    };
+    const scope = toRecordScope(call.tenant, call.operation, key);
     const fp = call.fingerprint ?? fingerprintInput(call.input);
     // Without a handler, events are not even built: this is the hot path of every call.
     const emit: Emit = this.options.onEvent

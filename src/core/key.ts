@@ -9,6 +9,9 @@ export interface KeyRules {
   validate?: (key: string) => string | undefined;
 }
 
+/** The widest key any store holds (VARCHAR(255) on MySQL/MariaDB). */
+export const MAX_KEY_LENGTH = 255;
+
 // Printable ASCII (0x20-0x7E). Leading and trailing spaces are refused because SQL collations with
 // PAD SPACE (MySQL, MariaDB) would make "k" and "k " the same key.
 const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
@@ -16,7 +19,7 @@ const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
 /** Validates a key taken from a request; throws KeyMissingError / KeyInvalidError. */
 export function validateKey(raw: unknown, rules: KeyRules = {}): string {
   const minLength = rules.minLength ?? 1;
-  const maxLength = rules.maxLength ?? 255;
+  const maxLength = rules.maxLength ?? MAX_KEY_LENGTH;
   if (raw === undefined || raw === null) throw new KeyMissingError();
   if (typeof raw !== 'string') {
     throw new KeyInvalidError(`The idempotency key must be a string, got ${Array.isArray(raw) ? 'an array' : typeof raw}.`);

@@ -43,3 +43,11 @@ describe('validateKey', () => {
     expect(validateKey('0123456789abcdef0123', rules)).toBe('0123456789abcdef0123');
   });
 });
+
+describe('key length cap', () => {
+  it('refuses keyRules.maxLength over the key column width (MySQL would cut longer keys and merge them)', async () => {
+    const { Idempotency, MemoryStore, ConfigurationError } = await import('../../src/index.js');
+    expect(() => new Idempotency({ store: new MemoryStore(), keyRules: { maxLength: 256 } })).toThrow(ConfigurationError);
+    expect(() => new Idempotency({ store: new MemoryStore(), keyRules: { maxLength: 255 } })).not.toThrow();
+  });
+});
