@@ -15,6 +15,7 @@ export const entries = {
   client: 'src/client/index.ts',
   'client-apollo': 'src/client/apollo.ts',
   'client-urql': 'src/client/urql.ts',
+  'client-tanstack-query': 'src/client/tanstack-query.ts',
   'client-react-query': 'src/client/react-query.ts',
   'client-trpc': 'src/client/trpc.ts',
 };

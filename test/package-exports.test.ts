@@ -1,11 +1,13 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, parse } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 // Runs in separate Node processes against the built package (dist/), resolved by its name through
 // package.json "exports", the way a user's code loads it.
-const run = (code: string, type: 'module' | 'commonjs') =>
-  execFileSync(process.execPath, ['--input-type', type, '-e', code], { encoding: 'utf8' }).trim();
+const run = (code: string, type: 'module' | 'commonjs', cwd?: string) =>
+  execFileSync(process.execPath, ['--input-type', type, '-e', code], { encoding: 'utf8', cwd, stdio: ['ignore', 'pipe', 'pipe'] }).trim();
 
 const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { exports: Record<string, unknown> };
 const subpaths = Object.keys(pkg.exports).filter((p) => p !== './package.json');
@@ -53,6 +55,43 @@ describe('package exports', () => {
       if (typeof entry === 'string') continue;
       const { import: esm, require: cjs } = entry as Record<string, { types: string; default: string }>;
       for (const file of [esm?.types, esm?.default, cjs?.types, cjs?.default]) expect(() => readFileSync(file as string)).not.toThrow();
+    }
+  });
+
+  // Vue, Solid, Svelte and Angular Query users have no React: the framework-free subpath must load
+  // and work where `react` cannot be resolved. The package is copied into a project of its own
+  // under the temp directory (a symlink would resolve back to this checkout's node_modules).
+  it('oncely/client/tanstack-query loads and works where react cannot be resolved', () => {
+    const project = mkdtempSync(join(tmpdir(), 'oncely-no-react-'));
+    try {
+      for (let dir = project; ; dir = dirname(dir)) {
+        expect(existsSync(join(dir, 'node_modules', 'react')), `${dir}/node_modules/react exists`).toBe(false);
+        if (dir === parse(dir).root) break;
+      }
+      const installed = join(project, 'node_modules', 'oncely');
+      cpSync('dist', join(installed, 'dist'), { recursive: true });
+      cpSync('package.json', join(installed, 'package.json'));
+      // The environment really has no react: the React subpath fails to load there.
+      expect(() => run(`await import('oncely/client/react-query')`, 'module', project)).toThrow(/Cannot find (package|module) 'react'/);
+      const esm = run(
+        `import { idempotentMutationOptions } from 'oncely/client/tanstack-query';
+         const keys = [];
+         const options = idempotentMutationOptions({ mutationFn: async (vars, ctx) => { keys.push(ctx.idempotencyKey); return vars.n; } });
+         const result = await options.mutationFn({ n: 7 }, {});
+         console.log(result, keys.length, /^[0-9a-f-]{36}$/.test(keys[0]), options.retry(0, new TypeError('fetch failed')));`,
+        'module',
+        project,
+      );
+      expect(esm).toBe('7 1 true true');
+      const cjs = run(
+        `const { idempotentMutationOptions } = require('oncely/client/tanstack-query');
+         console.log(typeof idempotentMutationOptions({ mutationFn: async () => 1 }).mutationFn);`,
+        'commonjs',
+        project,
+      );
+      expect(cjs).toBe('function');
+    } finally {
+      rmSync(project, { recursive: true, force: true });
     }
   });
 });

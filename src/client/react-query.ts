@@ -1,80 +1,11 @@
 import { useState } from 'react';
-import { classifyFailure } from './failure.js';
-import { KeyLifecycle, type KeyLifecycleOptions } from './lifecycle.js';
+import { KeyLifecycle } from './lifecycle.js';
+import { type IdempotentMutationConfig, type MutationOptionsLike, idempotentMutationOptions } from './tanstack-query.js';
 
-/** TanStack Query's mutationFn second argument, kept loose so any v5 minor fits. */
-type MutationFnContext = Record<string, unknown> | undefined;
-
-export interface IdempotentMutationConfig<TVariables> extends KeyLifecycleOptions {
-  /** The lifecycle that owns the key. Default: a new one per options object (per hook with the hook). */
-  lifecycle?: KeyLifecycle;
-  /**
-   * Puts the key into the variables instead of the mutationFn context: for mutationFns you don't
-   * write yourself, such as `trpc.x.mutationOptions()` (the tRPC middleware reads the
-   * `idempotencyKey` input field). Give the field name, or a function that returns new variables.
-   */
-  inject?: string | ((variables: TVariables, key: string) => TVariables);
-  /**
-   * How many times TanStack Query retries a retryable failure (network error, 409, 429, 5xx) with
-   * the same key. Definitive failures are never retried. Default 3.
-   */
-  retries?: number;
-}
-
-interface MutationOptionsLike<TData, TVariables> {
-  mutationFn?: (variables: TVariables, context?: any) => Promise<TData>;
-  retry?: unknown;
-  [option: string]: unknown;
-}
-
-/**
- * Wraps TanStack Query mutation options so that every attempt of one logical operation carries
- * the same idempotency key: TanStack's own retries, a re-submit of the same variables after a
- * retryable failure, a resumed paused mutation. The key changes once the operation succeeded or
- * failed for good, or when the variables change. Your mutationFn receives it as
- * `context.idempotencyKey` (or in the variables, with `inject`).
- */
-export function idempotentMutationOptions<TData, TVariables, TOptions extends MutationOptionsLike<TData, TVariables>>(
-  options: TOptions & { mutationFn: (variables: TVariables, context: any) => Promise<TData> },
-  config: IdempotentMutationConfig<TVariables> = {},
-): TOptions & { mutationFn: (variables: TVariables, context?: MutationFnContext) => Promise<TData>; retry: (failureCount: number, error: unknown) => boolean } {
-  const lifecycle = config.lifecycle ?? new KeyLifecycle(config);
-  const retries = config.retries ?? 3;
-  const inner = options.mutationFn;
-  const inject =
-    typeof config.inject === 'string'
-      ? (variables: TVariables, key: string) => ({ ...(variables as object), [config.inject as string]: key }) as TVariables
-      : config.inject;
-  // TanStack calls mutationFn again for each retry of one mutate() with the same context object
-  // (and the same variables object). Such a retry keeps the key its first attempt took, even when a
-  // sibling mutate() of the same operation (a double click) got the answer meanwhile and the
-  // lifecycle handed its key back: otherwise the retry would run the operation a second time.
-  // Kept per lifecycle, not per options object: the hook builds new options on every render, and
-  // TanStack's retry calls the latest mutationFn.
-  let keysInFlight = inFlightByLifecycle.get(lifecycle);
-  if (!keysInFlight) inFlightByLifecycle.set(lifecycle, (keysInFlight = new WeakMap()));
-  const inFlight = keysInFlight;
-  return {
-    ...options,
-    mutationFn: (variables: TVariables, context?: MutationFnContext) => {
-      const handle = isObject(context) ? context : isObject(variables) ? variables : undefined;
-      const key = (handle && inFlight.get(handle)) ?? lifecycle.keyFor(variables);
-      if (handle) inFlight.set(handle, key);
-      return lifecycle.run(
-        variables,
-        (k) => (inject ? inner(inject(variables, k), context) : inner(variables, { ...context, idempotencyKey: k })),
-        key,
-      );
-    },
-    retry: (failureCount: number, error: unknown) => failureCount < retries && classifyFailure(error) === 'retryable',
-  };
-}
-
-const inFlightByLifecycle = new WeakMap<KeyLifecycle, WeakMap<object, string>>();
-
-function isObject(value: unknown): value is object {
-  return typeof value === 'object' && value !== null;
-}
+// React Query: the framework-free helper plus a hook. Only this subpath imports `react`; Vue, Solid,
+// Svelte and Angular Query users import `oncely/client/tanstack-query` instead.
+export { idempotentMutationOptions } from './tanstack-query.js';
+export type { IdempotentMutationConfig, MutationOptionsLike } from './tanstack-query.js';
 
 /** React: idempotentMutationOptions with a key lifecycle that lives as long as the component. */
 export function useIdempotentMutationOptions<TData, TVariables, TOptions extends MutationOptionsLike<TData, TVariables>>(

@@ -3,7 +3,7 @@ import { MutationObserver, QueryClient } from '@tanstack/query-core';
 import { createTRPCClient, httpBatchLink, httpLink, retryLink } from '@trpc/client';
 import { idempotencyHeaders, idempotencyLink } from 'oncely/client/trpc';
 import { createKeyLifecycle } from 'oncely/client';
-import { idempotentMutationOptions } from 'oncely/client/react-query';
+import { idempotentMutationOptions } from 'oncely/client/tanstack-query';
 import superjson from 'superjson';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TrpcApp } from '../../examples/trpc/app.js';
