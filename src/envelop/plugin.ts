@@ -144,8 +144,8 @@ export function useIdempotency<TContext = any>(options: UseIdempotencyOptions<TC
               operation: operationIdentity(resolved, { operationName, document, context }),
               key: operationKey.key,
               input: operationInput(document, operationName, args.variableValues),
-              // The work itself throws NotStored for results the policy refuses, so that the
-              // transactional mode rolls them back too.
+              // The work itself throws NotStored for results the policy refuses (and, in
+              // transactional mode, for any result with errors), so that the transaction rolls back.
               shouldStore: (outcome) => outcome.ok,
               ...(plugin.transactional === undefined ? {} : { transactional: plugin.transactional }),
               ...(plugin.inProgress === undefined ? {} : { inProgress: plugin.inProgress }),
@@ -178,11 +178,16 @@ export function useIdempotency<TContext = any>(options: UseIdempotencyOptions<TC
           // This request holds the claim: run the operation and settle with its result.
           extendContext({ idempotency: fromClaim(first.claim) satisfies IdempotencyContext });
           const policy = plugin.shouldStoreResult ?? defaultResultPolicy;
+          // The claim carries `tx` exactly when the engine runs it in a transaction (the plugin's
+          // option or the engine's default). There, like field keys and tRPC, any error fails the
+          // outcome: the writes through tx and the claim roll back, nothing is stored.
+          const transactional = 'tx' in first.claim;
           pending.set(context, {
             key: first.claim.key,
             execution,
             settle(executionResult) {
-              if (executionResult && policy(executionResult)) result.resolve(toStoredResult(executionResult));
+              const clean = executionResult !== undefined && !(transactional && (executionResult.errors?.length ?? 0) > 0);
+              if (executionResult && clean && policy(executionResult)) result.resolve(toStoredResult(executionResult));
               else result.reject(new NotStored());
             },
           });

@@ -26,7 +26,7 @@ export const typeDefs = /* GraphQL */ `
     charge(orderId: String!, amount: Int!, idempotencyKey: String): Payment
     fail(kind: String!, idempotencyKey: String): Payment
     slow(ms: Int!, idempotencyKey: String): Int!
-    record(note: String!, fail: Boolean, idempotencyKey: String): String
+    record(note: String!, fail: Boolean, declined: Boolean, idempotencyKey: String): String
   }
 `;
 
@@ -72,11 +72,13 @@ export function makeSchema(calls: Calls, options: { sql?: (tx: unknown, note: st
           await new Promise((resolve) => setTimeout(resolve, args.ms));
           return calls.slow;
         },
-        record: async (_: unknown, args: { note: string; fail?: boolean }, ctx: Ctx) => {
+        record: async (_: unknown, args: { note: string; fail?: boolean; declined?: boolean }, ctx: Ctx) => {
           calls.record++;
           if (!options.sql) throw new Error('no sql');
           await options.sql(ctx.idempotency?.tx, args.note);
           if (args.fail) throw new Error('failed after writing');
+          // An expected error, after the write: the kind of outcome a non-transactional key stores.
+          if (args.declined) throw new GraphQLError('Card declined', { extensions: { code: 'CARD_DECLINED' } });
           return args.note;
         },
       },

@@ -13,10 +13,19 @@ for (const db of testDatabases()) {
     const placeholder = db.provider === 'postgresql' ? '$1' : '?';
     const rows = async (note: string) =>
       Number(((await client.$queryRawUnsafe(`SELECT COUNT(*) AS n FROM ${table} WHERE note = ${placeholder}`, note)) as { n: unknown }[])[0]?.n);
+    let recordTable = '';
+    /** Idempotency records of a key, whatever their operation identity. */
+    const records = async (key: string) => {
+      const column = db.provider === 'mysql' ? '`key`' : '"key"';
+      return Number(
+        ((await client.$queryRawUnsafe(`SELECT COUNT(*) AS n FROM ${recordTable} WHERE ${column} = ${placeholder}`, key)) as { n: unknown }[])[0]?.n,
+      );
+    };
 
     beforeAll(async () => {
       const fresh = await freshStore(db);
       client = fresh.client;
+      recordTable = fresh.table;
       await client.$executeRawUnsafe(`CREATE TABLE ${table} (note VARCHAR(100) NOT NULL)`);
       server = await startServer(
         { store: fresh.store, getTenant: () => 'shop', transactional: true },
@@ -58,6 +67,62 @@ for (const db of testDatabases()) {
       expect(await rows(note)).toBe(0);
     });
 
+    // One rule for every adapter in transactional mode: an outcome with any error commits nothing
+    // (writes through tx and the claim roll back) and stores nothing; the retry runs again.
+    it('rolls back an expected GraphQLError thrown after a tx write and stores nothing (operation key)', async () => {
+      const note = newKey('n');
+      const key = newKey();
+      const body = { query: 'mutation Rec($n: String!) { record(note: $n, declined: true) }', variables: { n: note } };
+      const before = server.calls.record;
+      const first = await post(server.url, body, { 'Idempotency-Key': key });
+      expect(first.json.errors[0]).toMatchObject({ message: 'Card declined', extensions: { code: 'CARD_DECLINED' } });
+      expect(await rows(note)).toBe(0);
+      expect(await records(key)).toBe(0);
+      const again = await post(server.url, body, { 'Idempotency-Key': key });
+      expect(server.calls.record).toBe(before + 2);
+      expect(again.headers.get('idempotent-replayed')).toBeNull();
+      expect(again.text).toBe(first.text);
+      expect(await rows(note)).toBe(0);
+      expect(await records(key)).toBe(0);
+    });
+
+    it('rolls back every root field of an operation key when one of them fails with an expected error (partial data)', async () => {
+      const ok = newKey('n');
+      const declined = newKey('n');
+      const key = newKey();
+      const body = {
+        query: 'mutation Two($a: String!, $b: String!) { a: record(note: $a) b: record(note: $b, declined: true) }',
+        variables: { a: ok, b: declined },
+      };
+      const before = server.calls.record;
+      const first = await post(server.url, body, { 'Idempotency-Key': key });
+      expect(first.json.data).toEqual({ a: ok, b: null });
+      expect(first.json.errors[0]).toMatchObject({ message: 'Card declined', path: ['b'] });
+      expect(await rows(ok)).toBe(0);
+      expect(await rows(declined)).toBe(0);
+      expect(await records(key)).toBe(0);
+      await post(server.url, body, { 'Idempotency-Key': key });
+      expect(server.calls.record).toBe(before + 4);
+      expect(await rows(ok)).toBe(0);
+      expect(await records(key)).toBe(0);
+    });
+
+    it('rolls back an expected GraphQLError thrown after a tx write and stores nothing (field key)', async () => {
+      const note = newKey('n');
+      const key = newKey();
+      const query = `mutation { record(note: "${note}", declined: true, idempotencyKey: "${key}") }`;
+      const before = server.calls.record;
+      const first = await post(server.url, { query });
+      expect(first.json.errors[0]).toMatchObject({ message: 'Card declined', path: ['record'], extensions: { code: 'CARD_DECLINED' } });
+      expect(await rows(note)).toBe(0);
+      expect(await records(key)).toBe(0);
+      const again = await post(server.url, { query });
+      expect(server.calls.record).toBe(before + 2);
+      expect(again.json.extensions).toBeUndefined();
+      expect(await rows(note)).toBe(0);
+      expect(await records(key)).toBe(0);
+    });
+
     it('writes once for 10 parallel duplicates: they wait for the transaction and replay', async () => {
       const note = newKey('n');
       const query = `mutation { record(note: "${note}", idempotencyKey: "${newKey()}") }`;
@@ -75,6 +140,7 @@ for (const db of testDatabases()) {
       expect(again.text).toBe(first.text);
       expect(again.headers.get('idempotent-replayed')).toBe('true');
       expect(await rows(note)).toBe(1);
+      expect(await records(key)).toBe(1);
     });
   });
 }

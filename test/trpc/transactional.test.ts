@@ -70,6 +70,14 @@ for (const db of testDatabases()) {
     const trpc = () =>
       createTRPCClient<Router>({ links: [httpLink({ url, headers: ({ op }) => ({ 'idempotency-key': String((op.context as { key: string }).key) }) })] });
 
+    /** Idempotency records of a key, whatever their operation. */
+    const records = async (key: string) => {
+      const column = db.provider === 'mysql' ? '`key`' : '"key"';
+      const placeholder = db.provider === 'postgresql' ? '$1' : '?';
+      const found = (await setup.client.$queryRawUnsafe(`SELECT COUNT(*) AS n FROM ${setup.table} WHERE ${column} = ${placeholder}`, key)) as { n: unknown }[];
+      return Number(found[0]?.n);
+    };
+
     it('commits the order with the stored result, once; replays return the same order', async () => {
       const customer = `c-${randomUUID()}`;
       const key = `k-${randomUUID()}`;
@@ -78,9 +86,12 @@ for (const db of testDatabases()) {
       for (const r of results) expect(r).toEqual(results[0]);
       expect(runs - before).toBe(1);
       expect(await setup.client.order.count({ where: { customer } })).toBe(1);
+      expect(await records(key)).toBe(1);
     });
 
-    it('rolls the order back with the claim when the procedure fails; a retry runs again', async () => {
+    // The rule of every adapter in transactional mode: an outcome with any error commits nothing
+    // and stores nothing, even BAD_REQUEST, which lease mode stores and replays.
+    it('rolls the order back with the claim when the procedure fails with BAD_REQUEST after a tx write; nothing is stored, a retry runs again', async () => {
       const customer = `c-${randomUUID()}`;
       const key = `k-${randomUUID()}`;
       const before = runs;
@@ -88,9 +99,10 @@ for (const db of testDatabases()) {
         const error = await trpc().order.mutate({ customer, fail: true }, { context: { key } }).catch((e: unknown) => e);
         expect(error).toBeInstanceOf(TRPCClientError);
         expect((error as TRPCClientError<any>).data?.code).toBe('BAD_REQUEST');
+        expect(await setup.client.order.count({ where: { customer } })).toBe(0);
+        expect(await records(key)).toBe(0);
       }
       expect(runs - before).toBe(2);
-      expect(await setup.client.order.count({ where: { customer } })).toBe(0);
     });
   });
 }
