@@ -7,9 +7,11 @@
  *   the call's batch index (a canonical decimal: "0", "1", "12", never "01") to its key. Calls
  *   left out have no key from the header (queries need none). JSON because keys may contain any
  *   printable ASCII, commas and quotes included.
- * - Replay marker: `Idempotent-Replayed: true` on a single-call request whose call was replayed;
- *   on a batch request `Idempotent-Replayed-Calls: 0,2`, the sorted batch indexes of the calls
- *   that were replayed (absent when none was).
+ * - Replay marker: `Idempotent-Replayed: true` on a single-call request whose call was replayed,
+ *   with its key echoed in `Idempotency-Key`; on a batch request `Idempotent-Replayed-Calls: 0,2`,
+ *   the sorted batch indexes of the calls that were replayed, with their keys echoed in
+ *   `Idempotency-Keys` (the request header's format, replayed calls only; both absent when no
+ *   call was replayed).
  */
 
 export const KEY_HEADER = 'idempotency-key';

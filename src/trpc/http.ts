@@ -36,6 +36,15 @@ export function defaultRequestHeader(opts: CallOptions, name: string): string | 
 }
 
 /**
+ * Whether the context carries request headers the default reader can see (`ctx.req.headers` or
+ * `ctx.headers`). When it does not, a key sent in a header is invisible to the middleware.
+ */
+export function hasRequestHeaders(opts: CallOptions): boolean {
+  const ctx = opts.ctx as { req?: { headers?: unknown }; headers?: unknown } | undefined;
+  return [ctx?.req?.headers, ctx?.headers].some((headers) => typeof headers === 'object' && headers !== null);
+}
+
+/**
  * Default response headers: `ctx.resHeaders` (fetch adapter) or `ctx.res` (Node adapters, before
  * the response is written). Undefined when the context has neither: then no marker is sent.
  */

@@ -1,6 +1,6 @@
-import { KeyInvalidError } from '../core/errors.js';
+import { ConfigurationError, KeyInvalidError } from '../core/errors.js';
 import { BatchHeaderError, parseBatchKeysHeader } from './batch-header.js';
-import { requestShape } from './http.js';
+import { hasRequestHeaders, requestShape } from './http.js';
 import type { CallOptions, Resolved } from './options.js';
 
 /**
@@ -47,6 +47,24 @@ export async function findKey(opts: CallOptions, rawInput: unknown, config: Reso
     }
   }
   return undefined;
+}
+
+/**
+ * When no key was found for a call that needs one: a configuration error if the key headers are
+ * a source but the context gives the default reader no request headers at all. The client may
+ * well have sent the key; answering "key required" would blame it for the server's createContext.
+ */
+export function unreadableKeyError(opts: CallOptions, config: Resolved): ConfigurationError | undefined {
+  const headers = [config.header, config.batchHeader].filter((name): name is string => name !== false);
+  if (headers.length === 0 || !config.defaultHeaderReader || hasRequestHeaders(opts)) return undefined;
+  const alternatives = [
+    ...(config.inputField === false ? [] : [`send the key in the \`${config.inputField}\` input field`]),
+    'pass `getKey(opts)` (or `getHeader(opts, name)`) to the middleware',
+  ];
+  return new ConfigurationError(
+    `oncely/trpc: cannot read the idempotency key of "${opts.path}": the context has no request headers (neither ctx.req.headers nor ctx.headers), so its ${headers.join(' and ')} headers are invisible to the middleware. ` +
+      `Return \`req\` (or \`headers\`) from createContext, e.g. \`createContext: ({ req, res, info }) => ({ req, res, info, ... })\`; or ${alternatives.join(', or ')}.`,
+  );
 }
 
 /** The input as fingerprinted: the key field left out, since the key is not part of the payload. */

@@ -1,10 +1,19 @@
 import { initTRPC } from '@trpc/server';
 import type { Tenant } from '../core/engine.js';
 import { IdempotencyError } from '../core/errors.js';
-import { REPLAYED_CALLS_HEADER, REPLAYED_HEADER, formatReplayedCallsHeader, parseReplayedCallsHeader } from './batch-header.js';
+import {
+  BATCH_KEYS_HEADER,
+  KEY_HEADER,
+  REPLAYED_CALLS_HEADER,
+  REPLAYED_HEADER,
+  formatBatchKeysHeader,
+  formatReplayedCallsHeader,
+  parseBatchKeysHeader,
+  parseReplayedCallsHeader,
+} from './batch-header.js';
 import { replayedError, toTRPCError } from './errors.js';
 import { requestShape } from './http.js';
-import { findKey, fingerprintInput } from './key-sources.js';
+import { findKey, fingerprintInput, unreadableKeyError } from './key-sources.js';
 import { type CallOptions, type Resolved, type TrpcIdempotencyOptions, resolveOptions } from './options.js';
 import { type MiddlewareResultOf, storedResult } from './result.js';
 
@@ -63,6 +72,10 @@ export function createIdempotencyMiddleware<TRequired extends boolean = true, TT
       throw toTRPCError(error);
     }
     if (key === undefined && !config.required) return (await opts.next({ ctx: { idempotency: null } })) as Result;
+    if (key === undefined) {
+      const unreadable = unreadableKeyError(opts, config);
+      if (unreadable) throw toTRPCError(unreadable);
+    }
 
     const tenant = await config.getTenant(opts);
     const operation = config.getOperation(opts);
@@ -111,7 +124,7 @@ export function createIdempotencyMiddleware<TRequired extends boolean = true, TT
       if (execution.outcome.ok) return storedResult<IdempotencyCtx<TRequired, TTx>>(execution.outcome.value);
       throw toTRPCError(execution.outcome.error);
     }
-    markReplayed(opts, config);
+    markReplayed(opts, config, execution.key);
     if (execution.outcome.ok) return storedResult<IdempotencyCtx<TRequired, TTx>>(execution.outcome.value);
     throw replayedError(execution.outcome.error);
   };
@@ -127,14 +140,20 @@ export function createIdempotentProcedure<TRequired extends boolean = true, TTx 
   return t.procedure.use(createIdempotencyMiddleware<TRequired, TTx>(options));
 }
 
-function markReplayed(opts: CallOptions, config: Resolved): void {
+/**
+ * The replay headers. One call: `Idempotent-Replayed: true` and its key in `Idempotency-Key` (as
+ * Yoga does). A batch has one response for all its calls: every replayed call adds its index to
+ * `Idempotent-Replayed-Calls` and its key to `Idempotency-Keys`, in the request header's format.
+ * Both are read and written without an await in between, so concurrent calls of a batch add up.
+ */
+function markReplayed(opts: CallOptions, config: Resolved, key: string): void {
   if (!requestShape(opts).batch) {
     setHeader(opts, config, REPLAYED_HEADER, 'true');
+    setHeader(opts, config, KEY_HEADER, key);
     return;
   }
   const headers = safeHeaders(opts, config);
   if (!headers) return;
-  // One response for the whole batch: every replayed call adds its index to the list.
   let indexes: Set<number>;
   try {
     indexes = parseReplayedCallsHeader(headers.get(REPLAYED_CALLS_HEADER));
@@ -143,6 +162,15 @@ function markReplayed(opts: CallOptions, config: Resolved): void {
   }
   indexes.add(opts.batchIndex);
   headers.set(REPLAYED_CALLS_HEADER, formatReplayedCallsHeader(indexes));
+  let keys: Map<number, string>;
+  try {
+    const current = headers.get(BATCH_KEYS_HEADER);
+    keys = current ? parseBatchKeysHeader(current) : new Map();
+  } catch {
+    keys = new Map();
+  }
+  keys.set(opts.batchIndex, key);
+  headers.set(BATCH_KEYS_HEADER, formatBatchKeysHeader(keys));
 }
 
 function setHeader(opts: CallOptions, config: Resolved, name: string, value: string): void {

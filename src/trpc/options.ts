@@ -82,6 +82,8 @@ export interface Resolved {
   inputField: string | false;
   getKey?: CommonOptions['getKey'];
   getHeader: (opts: CallOptions, name: string) => string | null | undefined;
+  /** True when `getHeader` is the default reader (ctx.req.headers / ctx.headers). */
+  defaultHeaderReader: boolean;
   responseHeaders: (opts: CallOptions) => ResponseHeaders | undefined;
   required: boolean;
   inProgress?: InProgressMode;
@@ -121,6 +123,7 @@ export function resolveOptions(options: TrpcIdempotencyOptions<boolean>): Resolv
     inputField: options.inputField === undefined ? 'idempotencyKey' : options.inputField,
     getKey: options.getKey,
     getHeader: options.getHeader ?? defaultRequestHeader,
+    defaultHeaderReader: options.getHeader === undefined,
     responseHeaders: options.responseHeaders ?? defaultResponseHeaders,
     required: options.required ?? true,
     inProgress: options.inProgress,

@@ -3,7 +3,7 @@ import { TRPCClientError } from '@trpc/client';
 import superjson from 'superjson';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Idempotency } from '../../src/index.js';
-import { serializerFromTransformer } from '../../src/trpc/index.js';
+import { parseBatchKeysHeader, serializerFromTransformer } from '../../src/trpc/index.js';
 import { freshStore, testDatabases } from '../support/databases.js';
 import { type Adapter, type CallContext, Counter, type Server, buildRouter, client, serve } from './harness.js';
 
@@ -50,6 +50,7 @@ for (const db of testDatabases()) {
           const replayMarker = (headers: Headers) =>
             link === 'http' ? headers.get('idempotent-replayed') : headers.get('idempotent-replayed-calls');
           const expectedMarker = link === 'http' ? 'true' : '0';
+          const keyEcho = (headers: Headers) => (link === 'http' ? headers.get('idempotency-key') : headers.get('idempotency-keys'));
 
           describe(`${link === 'http' ? 'httpLink' : 'httpBatchLink'}`, () => {
             it('replays the stored result, deep-equal, without running the procedure again', async () => {
@@ -71,6 +72,11 @@ for (const db of testDatabases()) {
               }
               expect(replayMarker(seen[0]!.headers)).toBeNull();
               expect(replayMarker(seen[1]!.headers)).toBe(expectedMarker);
+              // The replay echoes its key, like Yoga: one call in Idempotency-Key, a batch's replayed
+              // calls in Idempotency-Keys (the request header's format, replayed calls only).
+              expect(keyEcho(seen[0]!.headers)).toBeNull();
+              expect(keyEcho(seen[1]!.headers)).toBe(link === 'http' ? key : JSON.stringify({ 0: key }));
+              expect(seen[1]!.headers.get(link === 'http' ? 'idempotency-keys' : 'idempotency-key')).toBeNull();
             });
 
             it('answers UNPROCESSABLE_CONTENT when the key comes back with another input', async () => {
@@ -216,6 +222,8 @@ for (const db of testDatabases()) {
           expect(((conflicting as PromiseRejectedResult).reason as TRPCClientError<any>).data?.code).toBe('CONFLICT');
           expect(seen[0]!.headers.get('idempotent-replayed-calls')).toBe('0');
           expect(seen[0]!.headers.get('idempotent-replayed')).toBeNull();
+          expect(parseBatchKeysHeader(seen[0]!.headers.get('idempotency-keys') ?? '')).toEqual(new Map([[0, done]]));
+          expect(seen[0]!.headers.get('idempotency-key')).toBeNull();
           await inFlight;
           expect(counter.of(label)).toBe(1);
           expect(counter.of(`${label}-new`)).toBe(1);
@@ -232,6 +240,7 @@ for (const db of testDatabases()) {
           const { trpc, seen } = client(server.url, 'batch', cfg.superjson);
           await Promise.all(keys.map((key, i) => trpc.create.mutate(input(i), { context: { key } })));
           expect(seen[0]!.headers.get('idempotent-replayed-calls')).toBe('0,2');
+          expect(parseBatchKeysHeader(seen[0]!.headers.get('idempotency-keys') ?? '')).toEqual(new Map([[0, keys[0]], [2, keys[2]]]));
 
           const shared = await Promise.allSettled([
             trpc.create.mutate(input(5), { context: { rawHeaders: { 'idempotency-key': 'one-for-all' } } }),
