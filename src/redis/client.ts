@@ -11,6 +11,15 @@ export interface RedisClientLike {
   call(command: string, ...args: (string | number)[]): Promise<unknown>;
   /** A new connection with the same options; the store subscribes to change notifications on it. */
   duplicate(): RedisSubscriberLike;
+  /**
+   * Optional, read when present (ioredis has them): the connection `status` ("ready",
+   * "connecting", "reconnecting", ...) and its "ready"/"close" events. With them the store fails
+   * at once while the connection is down and waits (within `commandTimeout`) while it is being set
+   * up, instead of handing the client a command to queue.
+   */
+  readonly status?: string;
+  once?(event: 'ready' | 'close', listener: () => void): unknown;
+  removeListener?(event: 'ready' | 'close', listener: () => void): unknown;
 }
 
 /** A connection in subscriber mode (ioredis: a duplicate of the client). */
@@ -20,4 +29,8 @@ export interface RedisSubscriberLike {
   /** 'message' gets (channel, message); 'error' gets the connection error. */
   on(event: 'message' | 'error', listener: (...args: any[]) => void): unknown;
   disconnect(): void;
+  /** Optional, as on RedisClientLike. */
+  readonly status?: string;
+  once?(event: 'ready' | 'close', listener: () => void): unknown;
+  removeListener?(event: 'ready' | 'close', listener: () => void): unknown;
 }

@@ -34,27 +34,40 @@ end
 
 const script = (body: string) => new LuaScript(PRELUDE + body);
 
-/** ARGV: id, grace, field-value pairs. Inserts only when the hash does not exist. */
+/*
+ * The two claim scripts carry a deadline: the Redis server time after which the store has given up
+ * on the call (RedisStore's commandTimeout, moved onto Redis' clock). A claim that reaches Redis
+ * later (it sat in a socket buffer during a blackhole, or the client resent it after reconnecting)
+ * writes nothing and answers -1: the request that sent it already answered 503, and a record
+ * created now would only block its key until the lease ran out. Both reply {result, Redis time in
+ * ms}, from which the store keeps its estimate of Redis' clock.
+ */
+
+/** ARGV: id, grace, deadline, field-value pairs. Inserts only when the hash does not exist. */
 export const createScript = script(`
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 3))
+local t = server_now()
+if t > tonumber(ARGV[3]) then return {-1, t} end
+if redis.call('EXISTS', KEYS[1]) == 1 then return {0, t} end
+redis.call('HSET', KEYS[1], unpack(ARGV, 4))
 keep(ARGV[1], tonumber(ARGV[2]))
-return 1
+return {1, t}
 `);
 
-/** ARGV: id, grace, channel, expected token, now, field-value pairs of the new record. */
+/** ARGV: id, grace, channel, expected token, now, deadline, field-value pairs of the new record. */
 export const takeOverScript = script(`
+local t = server_now()
+if t > tonumber(ARGV[6]) then return {-1, t} end
 local cur = redis.call('HMGET', KEYS[1], 'token', 'status', 'expires_at', 'lease_expires_at')
-if cur[1] ~= ARGV[4] then return 0 end
+if cur[1] ~= ARGV[4] then return {0, t} end
 local now = tonumber(ARGV[5])
 local expired = tonumber(cur[3]) <= now
 local lease_over = cur[2] == 'in_progress' and cur[4] and tonumber(cur[4]) <= now
-if not (expired or lease_over) then return 0 end
+if not (expired or lease_over) then return {0, t} end
 redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], unpack(ARGV, 6))
+redis.call('HSET', KEYS[1], unpack(ARGV, 7))
 keep(ARGV[1], tonumber(ARGV[2]))
 redis.call('PUBLISH', ARGV[3], 'taken_over')
-return 1
+return {1, t}
 `);
 
 /** ARGV: id, grace, token, lease expiry, now. */

@@ -1,3 +1,4 @@
+import { bounded } from './bound.js';
 import type { RedisClientLike, RedisSubscriberLike } from './client.js';
 
 /** How long a channel stays subscribed after its last waiter left: the engine waits in short steps. */
@@ -16,14 +17,19 @@ interface Channel {
  * channel however many requests wait on it, dropped a moment after the last waiter left.
  *
  * Any failure (no pub/sub, a lost connection) degrades to sleeping for the timeout: the engine then
- * re-reads the record, which is the polling fallback.
+ * re-reads the record, which is the polling fallback. A wait never outlasts its timeout, and a
+ * SUBSCRIBE is bounded by `commandTimeout` like every other command (it waits for a connection
+ * that is being set up, so a client with `enableOfflineQueue: false` subscribes too).
  */
 export class ChangeNotifier {
   private subscriber: RedisSubscriberLike | undefined;
   private readonly channels = new Map<string, Channel>();
   private closed = false;
 
-  constructor(private readonly client: RedisClientLike) {}
+  constructor(
+    private readonly client: RedisClientLike,
+    private readonly timeoutMs: number,
+  ) {}
 
   /**
    * Resolves when `channel` gets a message or after `timeoutMs`. `stillWaiting` runs once the
@@ -69,9 +75,18 @@ export class ChangeNotifier {
     let entry = this.channels.get(channel);
     if (!entry) {
       const subscriber = this.connection();
-      const ready = subscriber.subscribe(channel).then(() => undefined);
-      ready.catch(() => this.channels.delete(channel)); // the next waiter subscribes again
-      entry = { waiters: new Set(), ready };
+      let sent: Promise<unknown> | undefined;
+      const ready = bounded(subscriber, this.timeoutMs, () => (sent = subscriber.subscribe(channel))).then(() => undefined);
+      const created: Channel = { waiters: new Set(), ready };
+      ready.catch(() => {
+        if (this.channels.get(channel) === created) this.channels.delete(channel); // the next waiter subscribes again
+        // Confirmed after we gave up on it: nobody tracks that subscription, drop it (unless a newer waiter uses the channel).
+        sent?.then(
+          () => this.channels.has(channel) || this.subscriber?.unsubscribe(channel).catch(() => undefined),
+          () => undefined,
+        );
+      });
+      entry = created;
       this.channels.set(channel, entry);
     }
     clearTimeout(entry.linger);

@@ -25,6 +25,14 @@ export interface RedisStoreOptions {
    * the holder completes or releases. False: plain polling. Default true.
    */
   notifications?: boolean;
+  /**
+   * The most a store call may take, so that a Redis outage costs a request this long and then a
+   * 503 with Retry-After, not ioredis' reconnect schedule. While the client is reconnecting or
+   * closed the store fails at once without sending anything; while it is connecting it waits for
+   * the connection within this bound; a command that has not answered by then fails. A claim that
+   * reaches Redis after this bound (a blackhole, a resend) creates nothing. Default "1s".
+   */
+  commandTimeout?: Duration;
 }
 
 export interface ResolvedRedisOptions {
@@ -33,6 +41,7 @@ export interface ResolvedRedisOptions {
   buckets: number;
   expiryGraceMs: number;
   notifications: boolean;
+  commandTimeoutMs: number;
 }
 
 export function resolveRedisOptions(options: RedisStoreOptions): ResolvedRedisOptions {
@@ -45,11 +54,14 @@ export function resolveRedisOptions(options: RedisStoreOptions): ResolvedRedisOp
   if (!Number.isInteger(buckets) || buckets < 1 || buckets > 16384) {
     throw new ConfigurationError('RedisStore: `buckets` must be an integer from 1 to 16384.');
   }
+  const commandTimeoutMs = toMs(options.commandTimeout ?? '1s', 'commandTimeout');
+  if (commandTimeoutMs <= 0) throw new ConfigurationError('RedisStore: `commandTimeout` must be more than 0 ms.');
   return {
     client: options.client,
     prefix,
     buckets,
     expiryGraceMs: Math.ceil(toMs(options.expiryGrace ?? '1m', 'expiryGrace')),
     notifications: options.notifications ?? true,
+    commandTimeoutMs,
   };
 }

@@ -1,9 +1,11 @@
 import type { IdempotencyRecord, RecordScope } from '../core/record.js';
 import type { Completion, IdempotencyStore } from '../core/store.js';
+import { RedisUnavailableError, bounded } from './bound.js';
 import type { RedisClientLike } from './client.js';
 import { FIELDS, fromValues, toFieldPairs } from './fields.js';
 import { KeyLayout } from './keys.js';
 import { completeScript, createScript, releaseScript, renewScript, takeOverScript } from './lua.js';
+import type { LuaScript } from './script.js';
 import { ChangeNotifier } from './notifier.js';
 import { type RedisStoreOptions, type ResolvedRedisOptions, resolveRedisOptions } from './options.js';
 import { purgeBuckets } from './purge.js';
@@ -15,6 +17,10 @@ import { purgeBuckets } from './purge.js';
  * server (claim only when absent, token-guarded renew/complete/release, takeover only when
  * reclaimable at the engine's `now`). Expiry decisions use the timestamps stored in the record,
  * never the Redis TTL: the TTL only removes records well after they expired (see `expiryGrace`).
+ *
+ * Every call is bounded by `commandTimeout` (see bound.ts), and the claim scripts refuse to write
+ * when they reach Redis after the store gave up on them (see lua.ts), so an outage costs a request
+ * about a second and never leaves a claim nobody holds.
  */
 export class RedisStore implements IdempotencyStore {
   /** The key layout, e.g. to find a record with redis-cli: `store.layout.of(scope).record`. */
@@ -22,45 +28,61 @@ export class RedisStore implements IdempotencyStore {
   private readonly client: RedisClientLike;
   private readonly config: ResolvedRedisOptions;
   private readonly notifier: ChangeNotifier | undefined;
+  /** `client` with every command bounded on its own (purgeExpired sends many small ones). */
+  private readonly boundedClient: RedisClientLike;
+  /**
+   * An upper bound of (Redis server clock - local clock) in ms, and when it was measured: turns the
+   * local instant at which a call gives up into the deadline a claim script checks on Redis.
+   */
+  private redisClock: { offset: number; at: number } | undefined;
 
   constructor(options: RedisStoreOptions) {
     this.config = resolveRedisOptions(options);
     this.client = this.config.client;
     this.layout = new KeyLayout(this.config.prefix, this.config.buckets);
-    this.notifier = this.config.notifications ? new ChangeNotifier(this.client) : undefined;
+    this.notifier = this.config.notifications ? new ChangeNotifier(this.client, this.config.commandTimeoutMs) : undefined;
+    const client = this.client;
+    this.boundedClient = {
+      call: (command, ...args) => this.bounded(() => client.call(command, ...args)),
+      duplicate: () => client.duplicate(),
+    };
   }
 
   async create(record: IdempotencyRecord): Promise<boolean> {
     const k = this.layout.of(record);
-    const reply = await createScript.run(this.client, [k.record, k.index], [k.id, this.config.expiryGraceMs, ...toFieldPairs(record)]);
-    return Number(reply) === 1;
+    return this.claim(record, createScript, [k.record, k.index], (deadline) => [k.id, this.config.expiryGraceMs, deadline, ...toFieldPairs(record)]);
   }
 
   async get(scope: RecordScope): Promise<IdempotencyRecord | null> {
-    return fromValues(await this.client.call('HMGET', this.layout.of(scope).record, ...FIELDS));
+    return fromValues(await this.bounded(() => this.client.call('HMGET', this.layout.of(scope).record, ...FIELDS)));
   }
 
   async takeOver(record: IdempotencyRecord, expectedToken: string, now: number): Promise<boolean> {
     const k = this.layout.of(record);
-    const args = [k.id, this.config.expiryGraceMs, k.channel, expectedToken, String(now), ...toFieldPairs(record)];
-    return Number(await takeOverScript.run(this.client, [k.record, k.index], args)) === 1;
+    return this.claim(record, takeOverScript, [k.record, k.index], (deadline) => [
+      k.id, this.config.expiryGraceMs, k.channel, expectedToken, String(now), deadline, ...toFieldPairs(record),
+    ]);
   }
+
+  // renew, complete and release carry no deadline: run late they change nothing or what their
+  // caller meant (each only touches an in-progress record still holding the caller's token, and
+  // the engine treats their failure as a lost lease). A late completion even lets retries replay.
 
   async renew(scope: RecordScope, token: string, leaseExpiresAt: number, now: number): Promise<boolean> {
     const k = this.layout.of(scope);
     const args = [k.id, this.config.expiryGraceMs, token, String(leaseExpiresAt), String(now)];
-    return Number(await renewScript.run(this.client, [k.record, k.index], args)) === 1;
+    return Number(await this.bounded(() => renewScript.run(this.client, [k.record, k.index], args))) === 1;
   }
 
   async complete(scope: RecordScope, token: string, c: Completion): Promise<boolean> {
     const k = this.layout.of(scope);
     const args = [k.id, this.config.expiryGraceMs, k.channel, token, c.response, String(c.completedAt), String(c.expiresAt)];
-    return Number(await completeScript.run(this.client, [k.record, k.index], args)) === 1;
+    return Number(await this.bounded(() => completeScript.run(this.client, [k.record, k.index], args))) === 1;
   }
 
   async release(scope: RecordScope, token: string): Promise<boolean> {
     const k = this.layout.of(scope);
-    return Number(await releaseScript.run(this.client, [k.record, k.index], [k.id, k.channel, token])) === 1;
+    return Number(await this.bounded(() => releaseScript.run(this.client, [k.record, k.index], [k.id, k.channel, token]))) === 1;
   }
 
   /**
@@ -70,7 +92,7 @@ export class RedisStore implements IdempotencyStore {
    */
   async purgeExpired(now: number, limit: number): Promise<number> {
     if (limit <= 0) return 0;
-    return purgeBuckets(this.client, this.layout, now, limit);
+    return purgeBuckets(this.boundedClient, this.layout, now, limit);
   }
 
   /**
@@ -80,7 +102,62 @@ export class RedisStore implements IdempotencyStore {
   async waitForChange(scope: RecordScope, timeoutMs: number): Promise<void> {
     if (!this.notifier) return new Promise((resolve) => setTimeout(resolve, Math.max(0, timeoutMs)));
     const k = this.layout.of(scope);
-    return this.notifier.wait(k.channel, timeoutMs, async () => (await this.client.call('HGET', k.record, 'status')) === 'in_progress');
+    return this.notifier.wait(k.channel, timeoutMs, async () => (await this.bounded(() => this.client.call('HGET', k.record, 'status'))) === 'in_progress');
+  }
+
+  private bounded<T>(fn: (giveUpAt: number, gaveUp: AbortSignal) => Promise<T>): Promise<T> {
+    return bounded(this.client, this.config.commandTimeoutMs, fn);
+  }
+
+  /**
+   * Runs a claim script (create or takeOver) with the deadline after which Redis must refuse it:
+   * the instant this call gives up, on Redis' clock. The offset used is an upper bound (see
+   * learnClock), so a claim that reaches Redis while the store still waits is never refused for
+   * being late; if Redis' clock jumped ahead, the refusal arrives in time and the claim is sent once
+   * more with the corrected offset. A claim that was written in time but whose answer came back
+   * after the caller got its 503 is released at once, so its key is not blocked until the lease
+   * runs out.
+   */
+  private claim(record: IdempotencyRecord, script: LuaScript, keys: string[], args: (deadline: string) => (string | number)[]): Promise<boolean> {
+    return this.bounded(async (giveUpAt, gaveUp) => {
+      for (let attempt = 0; ; attempt++) {
+        const deadline = giveUpAt + (await this.redisClockOffset());
+        const sentAt = Date.now();
+        const reply = (await script.run(this.client, keys, args(String(deadline)))) as unknown[];
+        if (!Array.isArray(reply) || reply.length !== 2) throw new Error('RedisStore: unexpected claim script reply.');
+        const result = Number(reply[0]);
+        // Too late: the caller was already told the store is unavailable. Undo, learn and retry nothing.
+        if (gaveUp.aborted || Date.now() >= giveUpAt) {
+          if (result === 1) this.release(record, record.token).catch(() => undefined);
+          throw new RedisUnavailableError('the claim was answered after commandTimeout.');
+        }
+        this.learnClock(Number(reply[1]), sentAt, result === -1);
+        if (result !== -1) return result === 1;
+        if (attempt > 0) throw new RedisUnavailableError("Redis refused the claim as late twice: its clock keeps jumping ahead of this server's.");
+      }
+    });
+  }
+
+  private async redisClockOffset(): Promise<number> {
+    if (!this.redisClock) {
+      const sentAt = Date.now();
+      const [seconds, micros] = (await this.client.call('TIME')) as [string | number, string | number];
+      this.learnClock(Number(seconds) * 1000 + Math.floor(Number(micros) / 1000), sentAt, true);
+    }
+    return (this.redisClock as { offset: number }).offset;
+  }
+
+  /**
+   * `serverNow` was read by Redis after `sentAt` (local), so serverNow - sentAt (+1 ms for the
+   * truncation to ms) is at least the true offset between the clocks. The smallest recent sample
+   * is kept (the tightest bound), refreshed every 10 s so that a clock adjustment is followed.
+   */
+  private learnClock(serverNow: number, sentAt: number, force: boolean): void {
+    if (!Number.isFinite(serverNow)) return;
+    const offset = serverNow + 1 - sentAt;
+    const now = Date.now();
+    const known = this.redisClock;
+    if (force || !known || offset <= known.offset || now - known.at > 10_000) this.redisClock = { offset, at: now };
   }
 
   /** Closes the store's own subscriber connection (not your client). Call it on shutdown. */

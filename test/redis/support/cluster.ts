@@ -155,7 +155,7 @@ export async function redisServerInstalled(): Promise<boolean> {
   }
 }
 
-async function ping(port: number): Promise<boolean> {
+export async function ping(port: number): Promise<boolean> {
   const conn = new Redis({ host: '127.0.0.1', port, maxRetriesPerRequest: 0, retryStrategy: () => null, lazyConnect: true });
   conn.on('error', () => undefined);
   try {
@@ -188,7 +188,7 @@ async function freePorts(count: number): Promise<number[]> {
   return ports;
 }
 
-function portFree(port: number): Promise<boolean> {
+export function portFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const server = net.createServer();
     server.once('error', () => resolve(false));

@@ -1,0 +1,82 @@
+/**
+ * Fail-fast guard around everything the store sends. A Redis outage must cost a request about
+ * `commandTimeout`, never ioredis' reconnect schedule: the engine turns the error into
+ * IDEMPOTENCY_STORE_UNAVAILABLE (503 with Retry-After).
+ */
+
+/** Redis could not be reached in time. Not an IdempotencyError: the engine reports it as a store outage (503). */
+export class RedisUnavailableError extends Error {
+  constructor(message: string) {
+    super(`RedisStore: ${message}`);
+    this.name = 'RedisUnavailableError';
+  }
+}
+
+/** What the guard may read of a client: ioredis' `status` and its connection events, when present. */
+interface Observable {
+  status?: unknown;
+  once?(event: string, listener: (...args: unknown[]) => void): unknown;
+  removeListener?(event: string, listener: (...args: unknown[]) => void): unknown;
+}
+
+/** The connection is being set up: wait (within the bound) for it instead of handing ioredis a command to queue. */
+const CONNECTING = new Set(['connecting', 'connect']);
+/**
+ * Usable as is: ready, or never connected yet with `lazyConnect` (the first command starts the
+ * connection; the bound still applies). Any other ioredis status ("reconnecting", "close", "end",
+ * "disconnecting") means the connection is down: fail at once.
+ */
+const USABLE = new Set(['ready', 'wait']);
+
+/**
+ * Runs `fn` (the commands of one store step) only if the client is connected, and gives up when it
+ * has not finished `timeoutMs` after the call: by then the step has failed for the caller. `fn`
+ * gets the local time at which the store gives up (so that a claim can carry it to Redis) and a
+ * signal aborted when it did (so that an answer arriving later is known to have nobody waiting).
+ *
+ * A command the store gave up on may still reach Redis later (it sat in a socket buffer, or a
+ * client resent it): every store step is written so that running late is harmless (see lua.ts).
+ */
+export async function bounded<T>(client: unknown, timeoutMs: number, fn: (giveUpAt: number, gaveUp: AbortSignal) => Promise<T>): Promise<T> {
+  const giveUpAt = Date.now() + timeoutMs;
+  await connected(client as Observable, timeoutMs);
+  const controller = new AbortController();
+  const work = fn(giveUpAt, controller.signal);
+  const remaining = giveUpAt - Date.now();
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      controller.abort();
+      reject(new RedisUnavailableError(`Redis did not answer within ${timeoutMs} ms (commandTimeout).`));
+    }, Math.max(0, remaining));
+  });
+  work.catch(() => undefined); // a late failure after the timeout has nobody to report to
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Resolves once the client can take a command; rejects at once when its connection is down. */
+function connected(client: Observable, timeoutMs: number): Promise<void> | void {
+  const status = client?.status;
+  if (typeof status !== 'string' || USABLE.has(status)) return;
+  if (!CONNECTING.has(status) || typeof client.once !== 'function') {
+    throw new RedisUnavailableError(`the Redis client is ${status}; not sending the command.`);
+  }
+  return new Promise<void>((resolve, reject) => {
+    const done = (error?: Error) => {
+      clearTimeout(timer);
+      client.removeListener?.('ready', onReady);
+      client.removeListener?.('close', onClose);
+      if (error) reject(error);
+      else resolve();
+    };
+    const onReady = () => done();
+    const onClose = () => done(new RedisUnavailableError('the Redis connection closed while connecting.'));
+    const timer = setTimeout(() => done(new RedisUnavailableError(`the Redis client did not connect within ${timeoutMs} ms (commandTimeout).`)), timeoutMs);
+    client.once?.('ready', onReady);
+    client.once?.('close', onClose);
+  });
+}
