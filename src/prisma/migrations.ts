@@ -1,5 +1,6 @@
 import { ConfigurationError } from '../core/errors.js';
 import type { PrismaClientLike, Provider } from './client.js';
+import { findTableProblems, tableProblemError } from './schema-check.js';
 
 /**
  * The SQL of prisma/<provider>/migrations, embedded so that it can be applied without the Prisma
@@ -22,20 +23,38 @@ export function migrationStatements(provider: Provider): string[] {
     .filter(Boolean);
 }
 
+/** What applyMigration did. */
+export interface MigrationResult {
+  table: string;
+  /** "created": the table was made now; "unchanged": it was already there and fit, nothing was done. */
+  action: 'created' | 'unchanged';
+}
+
 /**
  * Creates oncely's table through the client, for databases where `prisma migrate` does not run.
- * `table` renames the table and its indexes (default "oncely_idempotency"). With `dropExisting`,
- * drops the table first (tests only: it deletes every record).
+ * Safe to run at every start-up: an existing table is checked (see PrismaStore's `verifyTable`)
+ * and left alone, and concurrent runs do not fail each other. `table` renames the table and its
+ * indexes (default "oncely_idempotency"). With `dropExisting`, drops the table first (tests only:
+ * it deletes every record).
  */
 export async function applyMigration(
   client: PrismaClientLike,
   provider: Provider,
   options: { dropExisting?: boolean; table?: string } = {},
-): Promise<void> {
+): Promise<MigrationResult> {
   const table = options.table ?? 'oncely_idempotency';
   if (!/^[A-Za-z_][A-Za-z0-9_]{0,40}$/.test(table)) throw new ConfigurationError(`applyMigration: "${table}" is not a plain table name.`);
   if (options.dropExisting) await client.$executeRawUnsafe(`DROP TABLE IF EXISTS ${table}`);
-  for (const statement of migrationStatements(provider)) {
-    await client.$executeRawUnsafe(statement.replaceAll('oncely_idempotency', table));
+  const before = await findTableProblems(client, provider, table);
+  const missing = before.length === 1 && before[0] === 'the table does not exist';
+  if (!missing) {
+    if (before.length > 0) throw tableProblemError(provider, table, before);
+    return { table, action: 'unchanged' };
   }
+  for (const statement of migrationStatements(provider)) {
+    // IF NOT EXISTS: two processes migrating at once must not fail each other.
+    const guarded = statement.replace(/^CREATE (UNIQUE )?(TABLE|INDEX) /, 'CREATE $1$2 IF NOT EXISTS ');
+    await client.$executeRawUnsafe(guarded.replaceAll('oncely_idempotency', table));
+  }
+  return { table, action: 'created' };
 }

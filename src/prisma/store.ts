@@ -3,6 +3,8 @@ import type { IdempotencyRecord, RecordScope, RecordStatus } from '../core/recor
 import type { Completion, IdempotencyStore, TransactionalStore } from '../core/store.js';
 import { type InteractiveTransaction, type PrismaClientLike, type Provider, detectProvider } from './client.js';
 import { type Statements, buildStatements } from './dialect.js';
+import { findTableProblems, tableProblemError } from './schema-check.js';
+import { retryTransient } from './transient.js';
 
 export interface PrismaStoreOptions {
   /** Your PrismaClient, or a transaction client. */
@@ -16,6 +18,12 @@ export interface PrismaStoreOptions {
    * operation must finish within it), maxWait 10 s (waiting for a pool connection).
    */
   transaction?: { timeout?: number; maxWait?: number };
+  /**
+   * Check once, before the first statement, that the table keeps distinct keys apart: a unique
+   * index over (tenant, operation, key) comparing byte for byte (on MySQL/MariaDB: utf8mb4_bin).
+   * An unfit table fails every call with IDEMPOTENCY_CONFIGURATION naming the fix. Default true.
+   */
+  verifyTable?: boolean;
 }
 
 interface Row {
@@ -48,8 +56,11 @@ export class PrismaStore implements TransactionalStore {
   private readonly options: PrismaStoreOptions;
   private readonly client: PrismaClientLike;
   private readonly sql: Statements;
+  // Shared with the stores bound to transactions (withClient), so the table is checked once.
+  private readonly check: { verified?: Promise<void> };
+  private readonly inTransaction: boolean;
 
-  constructor(options: PrismaStoreOptions) {
+  constructor(options: PrismaStoreOptions, shared?: { check: { verified?: Promise<void> }; inTransaction: boolean }) {
     if (!options?.client || typeof options.client.$executeRawUnsafe !== 'function') {
       throw new ConfigurationError('PrismaStore needs `client`: a PrismaClient or a transaction client.');
     }
@@ -64,11 +75,43 @@ export class PrismaStore implements TransactionalStore {
     this.provider = provider;
     this.table = table;
     this.sql = buildStatements(provider, table);
+    this.check = shared?.check ?? {};
+    this.inTransaction = shared?.inTransaction ?? false;
   }
 
   /** The same store on another client, e.g. the transaction client of `$transaction`. */
   withClient(client: PrismaClientLike): PrismaStore {
-    return new PrismaStore({ ...this.options, client, provider: this.provider, table: this.table });
+    return new PrismaStore({ ...this.options, client, provider: this.provider, table: this.table }, { check: this.check, inTransaction: true });
+  }
+
+  /**
+   * Resolves once the table is known to be fit (see `verifyTable`); rejects with a
+   * ConfigurationError naming the fix when it is not. Called before the first statement; call it
+   * at start-up to fail early.
+   */
+  verify(): Promise<void> {
+    if (this.options.verifyTable === false) return Promise.resolve();
+    if (!this.check.verified) {
+      const verified = findTableProblems(this.client, this.provider, this.table).then((problems) => {
+        if (problems.length > 0) throw tableProblemError(this.provider, this.table, problems);
+      });
+      this.check.verified = verified;
+      // A failed look-up (database down) is tried again next time; an unfit table stays refused.
+      verified.catch((error: unknown) => {
+        if (!(error instanceof ConfigurationError) && this.check.verified === verified) this.check.verified = undefined;
+      });
+    }
+    return this.check.verified;
+  }
+
+  /**
+   * One statement, after the table check. Outside a transaction a deadlock or serialization failure
+   * is retried with bounded backoff (the database rolled the statement back); inside one it rolled
+   * the transaction back, so it is the caller's to retry.
+   */
+  private async run<T>(statement: () => PromiseLike<T>): Promise<T> {
+    await this.verify();
+    return this.inTransaction ? statement() : retryTransient(statement);
   }
 
   /**
@@ -90,7 +133,7 @@ export class PrismaStore implements TransactionalStore {
   }
 
   async create(r: IdempotencyRecord): Promise<boolean> {
-    const count = await this.client.$executeRawUnsafe(
+    const count = await this.run(() => this.client.$executeRawUnsafe(
       this.sql.insert,
       r.tenant,
       r.operation,
@@ -104,18 +147,18 @@ export class PrismaStore implements TransactionalStore {
       r.createdAt,
       r.updatedAt,
       r.expiresAt,
-    );
+    ));
     return count === 1;
   }
 
   async get(scope: RecordScope): Promise<IdempotencyRecord | null> {
-    const rows = await this.client.$queryRawUnsafe<Row[]>(this.sql.select, scope.tenant, scope.operation, scope.key);
+    const rows = await this.run(() => this.client.$queryRawUnsafe<Row[]>(this.sql.select, scope.tenant, scope.operation, scope.key));
     const row = rows[0];
     return row ? toRecord(row) : null;
   }
 
   async takeOver(r: IdempotencyRecord, expectedToken: string, now: number): Promise<boolean> {
-    const count = await this.client.$executeRawUnsafe(
+    const count = await this.run(() => this.client.$executeRawUnsafe(
       this.sql.takeOver,
       r.fingerprint,
       r.token,
@@ -130,12 +173,12 @@ export class PrismaStore implements TransactionalStore {
       expectedToken,
       now,
       now,
-    );
+    ));
     return count === 1;
   }
 
   async renew(scope: RecordScope, token: string, leaseExpiresAt: number, now: number): Promise<boolean> {
-    const count = await this.client.$executeRawUnsafe(
+    const count = await this.run(() => this.client.$executeRawUnsafe(
       this.sql.renew,
       leaseExpiresAt,
       leaseExpiresAt,
@@ -145,12 +188,12 @@ export class PrismaStore implements TransactionalStore {
       scope.operation,
       scope.key,
       token,
-    );
+    ));
     return count === 1;
   }
 
   async complete(scope: RecordScope, token: string, c: Completion): Promise<boolean> {
-    const count = await this.client.$executeRawUnsafe(
+    const count = await this.run(() => this.client.$executeRawUnsafe(
       this.sql.complete,
       c.response,
       c.completedAt,
@@ -159,22 +202,22 @@ export class PrismaStore implements TransactionalStore {
       scope.operation,
       scope.key,
       token,
-    );
+    ));
     return count === 1;
   }
 
   async release(scope: RecordScope, token: string): Promise<boolean> {
-    const count = await this.client.$executeRawUnsafe(this.sql.release, scope.tenant, scope.operation, scope.key, token);
+    const count = await this.run(() => this.client.$executeRawUnsafe(this.sql.release, scope.tenant, scope.operation, scope.key, token));
     return count === 1;
   }
 
   async purgeExpired(now: number, limit: number): Promise<number> {
-    return this.client.$executeRawUnsafe(this.sql.purge, now, now, limit);
+    return this.run(() => this.client.$executeRawUnsafe(this.sql.purge, now, now, limit));
   }
 
   /** How many records purgeExpired would delete at `now` (dry runs, monitoring). */
   async countExpired(now: number): Promise<number> {
-    const rows = await this.client.$queryRawUnsafe<{ n: number | bigint | string }[]>(this.sql.countExpired, now, now);
+    const rows = await this.run(() => this.client.$queryRawUnsafe<{ n: number | bigint | string }[]>(this.sql.countExpired, now, now));
     return Number(rows[0]?.n ?? 0);
   }
 }
