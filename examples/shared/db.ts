@@ -48,19 +48,8 @@ export async function openDemoDatabase(url = process.env.DATABASE_URL): Promise<
 
 /** Creates the tables when missing. Real projects run `prisma migrate deploy` instead. */
 async function migrate(prisma: DemoPrisma, provider: Provider): Promise<void> {
-  const exists = await tableExists(prisma, provider, 'oncely_idempotency');
-  if (!exists) await applyMigration(prisma, provider);
+  // Re-runnable: leaves a fit table alone and refuses an unfit one with the fix.
+  await applyMigration(prisma, provider);
   const sql = readFileSync(join(here, 'prisma', `demo.${provider}.sql`), 'utf8');
   for (const statement of sql.split(';').map((s) => s.trim()).filter(Boolean)) await prisma.$executeRawUnsafe(statement);
-}
-
-async function tableExists(prisma: DemoPrisma, provider: Provider, table: string): Promise<boolean> {
-  const query =
-    provider === 'sqlite'
-      ? `SELECT name FROM sqlite_master WHERE type = 'table' AND name = '${table}'`
-      : provider === 'postgresql'
-        ? `SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND tablename = '${table}'`
-        : `SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = '${table}'`;
-  const rows = await prisma.$queryRawUnsafe<unknown[]>(query);
-  return rows.length > 0;
 }
