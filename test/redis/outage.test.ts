@@ -179,6 +179,31 @@ describe.skipIf(!installed)('RedisStore during a real Redis outage', () => {
     }
   }, 60_000);
 
+  it('works right after new Redis(...) with the recommended options (no offline queue), pub/sub wake-ups included', async () => {
+    const client = new Redis(server.url, RECOMMENDED);
+    client.on('error', () => undefined);
+    const store = new RedisStore({ client, prefix: uniquePrefix('outage-start') });
+    try {
+      expect(client.status).toBe('connecting');
+      const now = Date.now();
+      const r = {
+        tenant: 't', operation: 'charge', key: randomUUID(), status: 'in_progress' as const, fingerprint: 'f'.repeat(64), token: randomUUID(),
+        fence: 1, leaseExpiresAt: now + 60_000, response: null, createdAt: now, updatedAt: now, expiresAt: now + 600_000,
+      };
+      expect(await store.create(r)).toBe(true);
+      // The store's subscriber connection is opened now, by this first wait: it must subscribe too.
+      const started = performance.now();
+      const waiting = store.waitForChange(r, 5000);
+      await sleep(300);
+      expect(await store.complete(r, r.token, { response: 'x', completedAt: Date.now(), expiresAt: Date.now() + 60_000 })).toBe(true);
+      await waiting;
+      expect(performance.now() - started).toBeLessThan(2000);
+    } finally {
+      store.close();
+      client.disconnect();
+    }
+  }, 30_000);
+
   it('a claim that reaches Redis after the store gave up on it creates nothing, even when nobody reads its answer', async () => {
     const client = new Redis(server.url, RECOMMENDED);
     client.on('error', () => undefined);
