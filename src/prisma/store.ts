@@ -4,7 +4,14 @@ import type { Completion, IdempotencyStore, TransactionalStore } from '../core/s
 import { type InteractiveTransaction, type PrismaClientLike, type Provider, detectProvider } from './client.js';
 import { type Statements, buildStatements } from './dialect.js';
 import { findTableProblems, tableProblemError } from './schema-check.js';
-import { retryTransient } from './transient.js';
+import { isTransientConflict, retryTransient } from './transient.js';
+
+/** A transaction rolled back because its claim statement deadlocked (see transaction()). */
+class ClaimConflict extends Error {
+  constructor(cause: unknown) {
+    super('oncely: the claim deadlocked', { cause });
+  }
+}
 
 export interface PrismaStoreOptions {
   /** Your PrismaClient, or a transaction client. */
@@ -58,9 +65,11 @@ export class PrismaStore implements TransactionalStore {
   private readonly sql: Statements;
   // Shared with the stores bound to transactions (withClient), so the table is checked once.
   private readonly check: { verified?: Promise<void> };
-  private readonly inTransaction: boolean;
+  // Inside a transaction: set when a claim statement (create, get, takeOver) failed with a
+  // transient conflict. Those run before the work, so the whole transaction may run again.
+  private readonly claimConflict: { seen: boolean } | undefined;
 
-  constructor(options: PrismaStoreOptions, shared?: { check: { verified?: Promise<void> }; inTransaction: boolean }) {
+  constructor(options: PrismaStoreOptions, shared?: { check: { verified?: Promise<void> }; claimConflict: { seen: boolean } }) {
     if (!options?.client || typeof options.client.$executeRawUnsafe !== 'function') {
       throw new ConfigurationError('PrismaStore needs `client`: a PrismaClient or a transaction client.');
     }
@@ -76,12 +85,16 @@ export class PrismaStore implements TransactionalStore {
     this.table = table;
     this.sql = buildStatements(provider, table);
     this.check = shared?.check ?? {};
-    this.inTransaction = shared?.inTransaction ?? false;
+    this.claimConflict = shared?.claimConflict;
   }
 
   /** The same store on another client, e.g. the transaction client of `$transaction`. */
   withClient(client: PrismaClientLike): PrismaStore {
-    return new PrismaStore({ ...this.options, client, provider: this.provider, table: this.table }, { check: this.check, inTransaction: true });
+    return this.inTransaction(client, { seen: false });
+  }
+
+  private inTransaction(client: PrismaClientLike, claimConflict: { seen: boolean }): PrismaStore {
+    return new PrismaStore({ ...this.options, client, provider: this.provider, table: this.table }, { check: this.check, claimConflict });
   }
 
   /**
@@ -109,9 +122,15 @@ export class PrismaStore implements TransactionalStore {
    * is retried with bounded backoff (the database rolled the statement back); inside one it rolled
    * the transaction back, so it is the caller's to retry.
    */
-  private async run<T>(statement: () => PromiseLike<T>): Promise<T> {
+  private async run<T>(statement: () => PromiseLike<T>, beforeWork = false): Promise<T> {
     await this.verify();
-    return this.inTransaction ? statement() : retryTransient(statement);
+    if (!this.claimConflict) return retryTransient(statement);
+    try {
+      return await statement();
+    } catch (error) {
+      if (beforeWork && isTransientConflict(error)) this.claimConflict.seen = true;
+      throw error;
+    }
   }
 
   /**
@@ -125,10 +144,26 @@ export class PrismaStore implements TransactionalStore {
       throw new ConfigurationError('PrismaStore: transactional mode needs a full PrismaClient (with $transaction), not a transaction client.');
     }
     const run = begin.bind(this.client) as InteractiveTransaction;
-    return run<R>((tx) => fn(this.withClient(tx), tx), {
+    const options = {
       timeout: this.options.transaction?.timeout ?? 30_000,
       maxWait: this.options.transaction?.maxWait ?? 10_000,
       ...(this.provider === 'sqlite' ? {} : { isolationLevel: 'ReadCommitted' }),
+    };
+    return retryTransient(
+      async () => {
+        const claimConflict = { seen: false };
+        try {
+          return await run<R>((tx) => fn(this.inTransaction(tx, claimConflict), tx), options);
+        } catch (error) {
+          // The database rolled back a transaction whose claim deadlocked: the work never ran, so
+          // it may start again. Anything later (the work's writes, the completion) is the client's
+          // to retry: it surfaces as 503.
+          throw claimConflict.seen ? new ClaimConflict(error) : error;
+        }
+      },
+      { retryIf: (error) => error instanceof ClaimConflict },
+    ).catch((error: unknown) => {
+      throw error instanceof ClaimConflict ? error.cause : error;
     });
   }
 
@@ -147,12 +182,12 @@ export class PrismaStore implements TransactionalStore {
       r.createdAt,
       r.updatedAt,
       r.expiresAt,
-    ));
+    ), true);
     return count === 1;
   }
 
   async get(scope: RecordScope): Promise<IdempotencyRecord | null> {
-    const rows = await this.run(() => this.client.$queryRawUnsafe<Row[]>(this.sql.select, scope.tenant, scope.operation, scope.key));
+    const rows = await this.run(() => this.client.$queryRawUnsafe<Row[]>(this.sql.select, scope.tenant, scope.operation, scope.key), true);
     const row = rows[0];
     return row ? toRecord(row) : null;
   }
@@ -173,7 +208,7 @@ export class PrismaStore implements TransactionalStore {
       expectedToken,
       now,
       now,
-    ));
+    ), true);
     return count === 1;
   }
 

@@ -39,6 +39,8 @@ export interface RetryPolicy {
   attempts?: number;
   /** First pause in ms, doubled per attempt with jitter, at most 200 ms. Default 5. */
   baseDelayMs?: number;
+  /** Which failures are retried. Default: isTransientConflict. */
+  retryIf?: (error: unknown) => boolean;
 }
 
 /** Runs `statement` again while it fails with a transient conflict, with bounded jittered backoff. */
@@ -49,7 +51,7 @@ export async function retryTransient<T>(statement: () => PromiseLike<T>, policy:
     try {
       return await statement();
     } catch (error) {
-      if (attempt >= attempts || !isTransientConflict(error)) throw error;
+      if (attempt >= attempts || !(policy.retryIf ?? isTransientConflict)(error)) throw error;
       await new Promise((resolve) => setTimeout(resolve, delay / 2 + Math.random() * delay));
       delay = Math.min(delay * 2, 200);
     }

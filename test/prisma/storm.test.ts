@@ -56,6 +56,48 @@ describe('transient conflicts', () => {
   });
 });
 
+describe('transient conflicts in transactional mode', () => {
+  /** A client whose transactions fail their claim INSERT with a deadlock `claimFailures` times, and the completion `completeFailures` times. */
+  function fakeClient(claimFailures: number, completeFailures = 0) {
+    const state = { transactions: 0, claimFailures, completeFailures };
+    const tx = {
+      $executeRawUnsafe: async (sql: string) => {
+        if (sql.startsWith('INSERT') && state.claimFailures-- > 0) throw driverError('1213');
+        if (sql.includes("'completed'") && state.completeFailures-- > 0) throw driverError('40P01');
+        return 1;
+      },
+      $queryRawUnsafe: async () => [],
+    };
+    const client = {
+      ...tx,
+      $transaction: async (fn: (t: typeof tx) => Promise<unknown>) => {
+        state.transactions++;
+        return fn(tx);
+      },
+    };
+    return { client, state };
+  }
+
+  it('a transaction whose claim deadlocked runs again (the work had not started)', async () => {
+    const { client, state } = fakeClient(2);
+    const engine = new Idempotency({ store: new PrismaStore({ client, provider: 'mysql', verifyTable: false }), transactional: true });
+    let runs = 0;
+    expect(await engine.run({ tenant: 't', operation: 'o', key: 'k' }, () => ++runs)).toBe(1);
+    expect(state.transactions).toBe(3);
+    expect(runs).toBe(1);
+  });
+
+  it('a deadlock after the work started is not retried by the store: 503, the work ran once', async () => {
+    const { client, state } = fakeClient(0, 1);
+    const engine = new Idempotency({ store: new PrismaStore({ client, provider: 'postgresql', verifyTable: false }), transactional: true });
+    let runs = 0;
+    const error = (await engine.run({ tenant: 't', operation: 'o', key: 'k' }, () => ++runs).catch((e: unknown) => e)) as IdempotencyError;
+    expect(error.code).toBe('IDEMPOTENCY_STORE_UNAVAILABLE');
+    expect(state.transactions).toBe(1);
+    expect(runs).toBe(1);
+  });
+});
+
 // The storm that produced spurious 503s on MariaDB: many duplicates waiting on keys whose first
 // execution fails (release: DELETE) while the others keep claiming (INSERT IGNORE).
 const DUPLICATES = 20;
@@ -68,13 +110,11 @@ for (const db of testDatabases()) {
     const client = db.client();
     clients.push(client);
 
-    it(`${KEYS} keys x ${DUPLICATES} waiting duplicates, first ${FAILURES} executions of each fail: no 503, every key runs ${FAILURES + 1} times and replays its last run`, async () => {
-      const { store } = await freshStore(db, client);
-      const engine = new Idempotency({ store, inProgress: 'wait', waitTimeout: '60s', heartbeat: false });
+    const storm = async (engine: Idempotency, keyCount: number, duplicates: number) => {
       const executions = new Map<string, number>();
       // Random keys land in different gaps of the unique index, as real traffic does.
-      const keys = Array.from({ length: KEYS }, () => randomUUID());
-      const calls = Array.from({ length: KEYS * DUPLICATES }, (_, i) => keys[i % KEYS] as string);
+      const keys = Array.from({ length: keyCount }, () => randomUUID());
+      const calls = Array.from({ length: keyCount * duplicates }, (_, i) => keys[i % keyCount] as string);
       const results = await Promise.all(
         calls.map((key) =>
           engine
@@ -93,9 +133,21 @@ for (const db of testDatabases()) {
       );
       const codes = results.filter((r) => !r.ok).map((r) => (r as { code: string }).code);
       expect(codes.filter((c) => c === 'IDEMPOTENCY_STORE_UNAVAILABLE')).toEqual([]);
-      expect(codes).toEqual(Array(KEYS * FAILURES).fill('provider timeout'));
+      expect(codes).toEqual(Array(keyCount * FAILURES).fill('provider timeout'));
       for (const key of keys) expect(executions.get(key)).toBe(FAILURES + 1);
       for (const r of results) if (r.ok) expect(r.value.run).toBe(FAILURES + 1);
+    };
+
+    it(`lease mode: ${KEYS} keys x ${DUPLICATES} waiting duplicates, first ${FAILURES} executions of each fail: no 503, every key runs ${FAILURES + 1} times and replays its last run`, async () => {
+      const { store } = await freshStore(db, client);
+      await storm(new Idempotency({ store, inProgress: 'wait', waitTimeout: '60s', heartbeat: false }), KEYS, DUPLICATES);
     });
+
+    if (db.provider !== 'sqlite') {
+      it(`transactional mode: 20 keys x 10 duplicates, first ${FAILURES} executions of each fail (rolled back): no 503`, async () => {
+        const { store } = await freshStore(db, client);
+        await storm(new Idempotency({ store, transactional: true, waitTimeout: '60s' }), 20, 10);
+      });
+    }
   });
 }
