@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshStore, testDatabases, type PrismaLike } from '../support/databases.js';
 import { newKey, post, startServer, type TestServer } from './helpers.js';
@@ -121,6 +122,37 @@ for (const db of testDatabases()) {
       expect(again.json.extensions).toBeUndefined();
       expect(await rows(note)).toBe(0);
       expect(await records(key)).toBe(0);
+    });
+
+    it('property: a keyed transaction commits and stores exactly when its outcome has no error', async () => {
+      const kind = fc.constantFrom('ok' as const, 'declined' as const, 'fail' as const);
+      await fc.assert(
+        fc.asyncProperty(fc.array(kind, { minLength: 1, maxLength: 3 }), fc.boolean(), async (kinds, operationKey) => {
+          const notes = kinds.map(() => newKey('n'));
+          const keys = kinds.map(() => newKey());
+          const fields = kinds.map((k, i) => {
+            const flag = k === 'ok' ? '' : k === 'declined' ? ', declined: true' : ', fail: true';
+            const key = operationKey ? '' : `, idempotencyKey: "${keys[i]}"`;
+            return `f${i}: record(note: "${notes[i]}"${flag}${key})`;
+          });
+          const body = { query: `mutation Many { ${fields.join(' ')} }` };
+          const headers: Record<string, string> = operationKey ? { 'Idempotency-Key': keys[0]! } : {};
+          const clean = kinds.every((k) => k === 'ok');
+          // The unit of one transaction: the whole operation, or each keyed field.
+          const committed = (i: number) => (operationKey ? clean : kinds[i] === 'ok');
+          const before = server.calls.record;
+          await post(server.url, body, headers);
+          for (const [i, note] of notes.entries()) expect(await rows(note), `${kinds} ${operationKey} f${i}`).toBe(committed(i) ? 1 : 0);
+          if (operationKey) expect(await records(keys[0]!)).toBe(clean ? 1 : 0);
+          else for (const [i, key] of keys.entries()) expect(await records(key)).toBe(committed(i) ? 1 : 0);
+          // The retry runs again exactly what was not committed; nothing is written twice.
+          await post(server.url, body, headers);
+          const reran = operationKey ? (clean ? 0 : kinds.length) : kinds.filter((k) => k !== 'ok').length;
+          expect(server.calls.record).toBe(before + kinds.length + reran);
+          for (const [i, note] of notes.entries()) expect(await rows(note)).toBe(committed(i) ? 1 : 0);
+        }),
+        { numRuns: 20 },
+      );
     });
 
     it('writes once for 10 parallel duplicates: they wait for the transaction and replay', async () => {
