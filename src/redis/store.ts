@@ -141,10 +141,11 @@ export class RedisStore implements IdempotencyStore {
   private async redisClockOffset(): Promise<number> {
     if (!this.redisClock) {
       const sentAt = Date.now();
-      const [seconds, micros] = (await this.client.call('TIME')) as [string | number, string | number];
-      this.learnClock(Number(seconds) * 1000 + Math.floor(Number(micros) / 1000), sentAt, true);
+      const time = await this.client.call('TIME');
+      if (Array.isArray(time)) this.learnClock(Number(time[0]) * 1000 + Math.floor(Number(time[1]) / 1000), sentAt, true);
     }
-    return (this.redisClock as { offset: number }).offset;
+    // A client whose TIME reply cannot be read: no deadline until a claim's reply teaches the clock.
+    return this.redisClock?.offset ?? 8.64e15;
   }
 
   /**

@@ -244,6 +244,31 @@ describe.skipIf(!installed)('RedisStore during a real Redis outage', () => {
     }
   }, 60_000);
 
+  it('a claim refused as late while the store still waits (Redis clock jumped ahead of its estimate) is sent once more', async () => {
+    const client = new Redis(server.url, RECOMMENDED);
+    client.on('error', () => undefined);
+    const store = new RedisStore({ client, prefix: uniquePrefix('outage-clock') });
+    try {
+      const now = Date.now();
+      const record = (key: string) => ({
+        tenant: 't', operation: 'charge', key, status: 'in_progress' as const, fingerprint: 'f'.repeat(64), token: randomUUID(), fence: 1,
+        leaseExpiresAt: now + 60_000, response: null, createdAt: now, updatedAt: now, expiresAt: now + 600_000,
+      });
+      expect(await store.create(record(randomUUID()))).toBe(true); // learns Redis' clock
+      const learned = store as unknown as { redisClock: { offset: number; at: number } };
+      // As if Redis' clock had jumped 5 s ahead since: every deadline computed from it is 5 s short.
+      const stale = learned.redisClock.offset - 5000;
+      learned.redisClock = { offset: stale, at: Date.now() };
+      const late = record(randomUUID());
+      expect(await store.create(late)).toBe(true);
+      expect(await store.get(late)).toMatchObject({ token: late.token });
+      expect(learned.redisClock.offset).toBeGreaterThan(stale + 4000); // corrected from the refusal
+    } finally {
+      store.close();
+      client.disconnect();
+    }
+  }, 30_000);
+
   async function outageScenario(kind: 'refused' | 'blackholed', client: Redis): Promise<void> {
     client.on('error', () => undefined);
     const prefix = uniquePrefix(`outage-${kind}`);
