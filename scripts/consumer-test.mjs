@@ -163,7 +163,7 @@ function checkFileList(files) {
   check('every export has import/require conditions with .d.ts/.d.cts types', conditionProblems.length === 0, conditionProblems.join('\n'));
   const stray = files.filter((f) => /^(src|test|examples|bench|scripts|generated)\//.test(f));
   check('no sources, tests, examples or generated clients in the tarball', stray.length === 0, stray.slice(0, 20).join('\n'));
-  const license = readFileSync(join(root, 'LICENSE'), 'utf8');
+  const license = existsSync(join(root, 'LICENSE')) ? readFileSync(join(root, 'LICENSE'), 'utf8') : '';
   check('LICENSE is the MIT license of package.json', pkg.license === 'MIT' && /MIT License/.test(license) && /Copyright \(c\) 2026 the oncely authors/.test(license));
 }
 
