@@ -1,3 +1,4 @@
+import { purgeInBatches } from '../core/purge.js';
 import { PrismaStore } from '../prisma/store.js';
 import { connect } from './sql-client.js';
 
@@ -24,17 +25,10 @@ export async function purge(command: PurgeCommand): Promise<number> {
       return count;
     }
     const started = performance.now();
-    let total = 0;
-    let batches = 0;
-    while (batches < command.maxBatches) {
-      const deleted = await store.purgeExpired(now, command.batchSize);
-      total += deleted;
-      batches++;
-      if (deleted < command.batchSize) break;
-      if (command.pauseMs > 0) await new Promise((r) => setTimeout(r, command.pauseMs));
-    }
-    command.log(`deleted ${total} expired record(s) from ${command.table} in ${batches} batch(es), ${Math.round(performance.now() - started)} ms`);
-    return total;
+    // The purge's "now" stays fixed: records expiring while it runs wait for the next one.
+    const { deleted, batches } = await purgeInBatches(store, () => now, command);
+    command.log(`deleted ${deleted} expired record(s) from ${command.table} in ${batches} batch(es), ${Math.round(performance.now() - started)} ms`);
+    return deleted;
   } finally {
     await connection.close();
   }

@@ -15,6 +15,7 @@ import type { EventHandler, IdempotencyEvent } from './events.js';
 import { fingerprint as fingerprintOf } from './fingerprint.js';
 import { type KeyRules, MAX_KEY_LENGTH, validateKey } from './key.js';
 import { LocalCache, type LocalCacheOptions } from './local-cache.js';
+import { type PurgeOptions, purgeInBatches } from './purge.js';
 import { type Outcome, type StorePolicy, defaultStorePolicy } from './outcome.js';
 import { type IdempotencyRecord, type RecordScope, isExpired, isReclaimable } from './record.js';
 import { type Tenant, toRecordScope } from './scope.js';
@@ -342,20 +343,11 @@ export class Idempotency {
    * `maxBatches` (default unlimited) ran, pausing `pauseMs` (default 0) between batches. Each
    * batch is one short statement on the expiry index.
    */
-  async purgeExpired(options: { batchSize?: number; maxBatches?: number; pauseMs?: number } = {}): Promise<number> {
+  async purgeExpired(options: PurgeOptions = {}): Promise<number> {
     const started = performance.now();
-    const batchSize = options.batchSize ?? 1000;
-    const maxBatches = options.maxBatches ?? Number.POSITIVE_INFINITY;
-    let total = 0;
-    for (let batch = 0; batch < maxBatches; batch++) {
-      const deleted = await this.store.purgeExpired(this.clock.now(), batchSize);
-      total += deleted;
-      if (deleted < batchSize) break;
-      // A pause between batches lets claims through (SQLite has a single writer).
-      if (options.pauseMs) await sleep(options.pauseMs);
-    }
-    this.emit({ type: 'purged', count: total, durationMs: performance.now() - started });
-    return total;
+    const { deleted } = await purgeInBatches(this.store, () => this.clock.now(), options);
+    this.emit({ type: 'purged', count: deleted, durationMs: performance.now() - started });
+    return deleted;
   }
 
   private async claim(store: IdempotencyStore, scope: RecordScope, fp: string, call: IdempotentCall, started: number): Promise<ClaimResult> {

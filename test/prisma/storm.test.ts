@@ -44,7 +44,7 @@ describe('transient conflicts', () => {
         if (failures-- > 0) throw driverError('1213');
         return 1;
       },
-      $queryRawUnsafe: async () => [],
+      $queryRawUnsafe: async <T>() => [] as T,
     };
     const store = new PrismaStore({ client, provider: 'mysql', verifyTable: false });
     expect(await store.release({ tenant: 't', operation: 'o', key: 'k' }, 'token')).toBe(true);
@@ -66,7 +66,7 @@ describe('transient conflicts in transactional mode', () => {
         if (sql.includes("'completed'") && state.completeFailures-- > 0) throw driverError('40P01');
         return 1;
       },
-      $queryRawUnsafe: async () => [],
+      $queryRawUnsafe: async <T>() => [] as T,
     };
     const client = {
       ...tx,

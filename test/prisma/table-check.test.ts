@@ -55,7 +55,7 @@ for (const db of testDatabases()) {
       for (const tenant of tenants) {
         const again = await engine.execute({ tenant, operation: 'op', key: 'same-key', input: 1 }, () => ({ n: -1 }));
         expect(again.replayed).toBe(true);
-        expect((again.outcome as { value: { tenant: string } }).value.tenant).toBe(tenant);
+        expect((again.outcome as unknown as { value: { tenant: string } }).value.tenant).toBe(tenant);
       }
       // Keys differing by case are two keys.
       for (const key of ['abc', 'ABC', 'Abc']) expect(await engine.run({ tenant: GLOBAL_TENANT, operation: 'op', key }, () => key)).toBe(key);
