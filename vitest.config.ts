@@ -14,7 +14,8 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     // The fault suite stops databases and kills servers: it runs alone, after this one (vitest.fault.config.ts).
     exclude: ['**/node_modules/**', 'test/fault/**'],
-    globalSetup: ['test/support/global-setup.ts'],
+    // The guard first: it fails the run if the machine's database servers were touched (see the file).
+    globalSetup: ['test/support/machine-servers-guard.ts', 'test/support/global-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',

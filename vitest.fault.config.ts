@@ -5,9 +5,10 @@ const require = createRequire(import.meta.url);
 
 /**
  * The fault suite (test/fault): real server processes killed mid-request, database connections cut,
- * databases stopped and restarted, soaks. It runs after the main suite (see the `test` script),
- * one file at a time, because stopping PostgreSQL or MariaDB breaks every test running meanwhile.
- * Run it alone with `npm run test:fault` (after `npm run build`: the servers use the built package).
+ * databases stopped and restarted (throwaway servers of the tests' own, never the machine's), soaks.
+ * It runs after the main suite (see the `test` script), one file at a time: the soaks and crash
+ * tests load the machine's databases and time leases. Run it alone with `npm run test:fault`
+ * (after `npm run build`: the servers use the built package).
  */
 export default defineConfig({
   resolve: {
@@ -15,7 +16,9 @@ export default defineConfig({
   },
   test: {
     include: ['test/fault/**/*.test.ts'],
-    globalSetup: ['test/support/global-setup.ts'],
+    // The guard first: it records the machine's database servers before anything runs and fails the
+    // run if they were stopped, restarted or reconfigured by the end.
+    globalSetup: ['test/support/machine-servers-guard.ts', 'test/support/global-setup.ts'],
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: 'forks',

@@ -6,13 +6,18 @@
  * answer oncely's client helpers classify as retryable); nothing is written twice or half; the
  * retries after recovery succeed with the same key.
  *
- * This file stops PostgreSQL and MariaDB: it only runs in the fault suite (vitest.fault.config.ts),
- * after the main suite and alone. The databases are restarted in finally blocks and afterAll.
+ * Every scenario runs on a throwaway server of this file's own (test/fault/support/throwaway-db.ts:
+ * initdb / mariadb-install-db into a temp folder, a free loopback port), never on the machine's
+ * PostgreSQL or MariaDB: stopping and restarting it, and cutting every connection to it, harms
+ * nobody else. Where the binaries are missing it says so loudly and, under CI, fails; the cut
+ * scenarios then fall back to the machine's `test` database (cutting connections to it is
+ * harmless to the server), the stop scenario does not run. The machine-servers guard
+ * (test/support/machine-servers-guard.ts) fails the run if the machine's servers were touched.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { servicesRequired } from '../support/services.js';
 import { type PrismaLike, type TestDatabase, testDatabases } from '../support/databases.js';
-import { announceUncontrollable, cannotControl, startDatabase, stopDatabase, type ServerDatabase } from './support/db-control.js';
+import { ThrowawayDatabase, type ThrowawayKind, announceUnavailable, throwawayUnavailable } from './support/throwaway-db.js';
 import {
   type ChildServer,
   type HttpAnswer,
@@ -52,28 +57,46 @@ async function retryUntilDone(server: ChildServer, key: string, args: { orderId:
 
 afterAll(async () => {
   await killAllServers();
-  // Whatever happened, leave the databases running for whatever comes next.
-  for (const db of ['postgresql', 'mariadb'] as const) if (!cannotControl(db)) await startDatabase(db);
 });
 
-const serverDatabases = testDatabases().filter((db): db is TestDatabase & { name: ServerDatabase } => db.name !== 'sqlite');
+const machineDatabases = testDatabases().filter((db): db is TestDatabase & { name: ThrowawayKind } => db.name !== 'sqlite');
+const kinds: ThrowawayKind[] = ['postgresql', 'mariadb'];
 
-for (const db of serverDatabases) {
-  describe(`database faults on ${db.name}`, () => {
+for (const kind of kinds) {
+  const unavailable = throwawayUnavailable(kind);
+  // Without the binaries the cut scenarios use the machine's server (when it runs).
+  const machine = unavailable ? machineDatabases.find((m) => m.name === kind) : undefined;
+  if (unavailable) {
+    const message = announceUnavailable(kind, unavailable);
+    it.runIf(servicesRequired)(`${kind}: can start a throwaway server for the stop scenario (required in CI)`, () => {
+      throw new Error(message);
+    });
+    if (!machine) continue;
+  }
+
+  describe(`database faults on ${kind}${machine ? ' (machine server: connection cuts only)' : ' (throwaway server)'}`, () => {
+    let instance: ThrowawayDatabase | undefined;
+    let db: TestDatabase & { name: ThrowawayKind };
     let client: PrismaLike;
     let tables: Awaited<ReturnType<typeof freshTables>>;
     let base: ServerEnv;
 
     beforeAll(async () => {
+      if (machine) db = machine;
+      else {
+        instance = await ThrowawayDatabase.start(kind);
+        db = instance.testDatabase();
+        console.log(`[fault] ${kind}: throwaway server pid ${instance.pid} on 127.0.0.1:${instance.port}, data in ${instance.dir}, ready in ${instance.startupMs} ms`);
+      }
       client = db.client();
       tables = await freshTables(db, client);
       base = { DATABASE_URL: db.url, ONCELY_TABLE: tables.table, BIZ_TABLE: tables.biz, ADAPTER: 'yoga' };
     });
     afterAll(async () => {
       await killAllServers();
-      if (!cannotControl(db.name)) await startDatabase(db.name);
-      await tables?.drop().catch(() => undefined);
+      if (machine) await tables?.drop().catch(() => undefined); // a throwaway server goes away whole
       await client?.$disconnect();
+      await instance?.destroy();
     });
 
     /** Cuts every connection to the test database except the test's own. */
@@ -140,14 +163,7 @@ for (const db of serverDatabases) {
       });
     }
 
-    const uncontrollable = cannotControl(db.name);
-    if (uncontrollable) {
-      const message = announceUncontrollable(db.name, uncontrollable);
-      it.runIf(servicesRequired)('can stop and start the database (required in CI)', () => {
-        throw new Error(message);
-      });
-      return;
-    }
+    if (machine) return; // never stop the machine's server
 
     it('database stopped while a request runs and while requests arrive, then restarted: retryable answers, then exactly one execution per key', async () => {
       const key = 'stop-during';
@@ -158,7 +174,7 @@ for (const db of serverDatabases) {
         const first = settle(payYoga(server.url, key, args, { timeoutMs: 40_000 }));
         await server.waitForLine(new RegExp(`^HOOK during ${key} `));
         const stoppedAt = Date.now();
-        await stopDatabase(db.name);
+        await instance!.stop(); // PostgreSQL: fast shutdown (SIGINT); MariaDB: SIGTERM
         const answer = await first;
         expect(retryable(answer), JSON.stringify(answer)).toBe(true);
 
@@ -172,7 +188,7 @@ for (const db of serverDatabases) {
             expect(down.headers.get('retry-after')).toBe('1');
           }
         }
-        await startDatabase(db.name);
+        await instance!.restart(); // the same data directory on the same port
         console.log(`[fault] ${db.name} was down for ${Date.now() - stoppedAt} ms; in-flight answer: ${'failed' in answer ? 'network error' : `${answer.status} ${errorCode(answer) ?? ''}`}`);
 
         // After recovery the same keys succeed, each exactly once.
@@ -187,17 +203,17 @@ for (const db of serverDatabases) {
           expect(replay.json).toEqual(done.json);
         }
       } finally {
-        await startDatabase(db.name);
+        await instance!.restart();
         await server.kill();
       }
     });
   });
 }
 
-if (serverDatabases.length === 0) {
+if (kinds.every((kind) => throwawayUnavailable(kind) && !machineDatabases.some((m) => m.name === kind))) {
   it('has PostgreSQL or MariaDB to break', () => {
     if (servicesRequired) throw new Error('the fault tests need PostgreSQL and MariaDB');
-    console.warn('oncely fault tests: neither PostgreSQL nor MariaDB is reachable; the connection fault tests did not run.');
+    console.warn('oncely fault tests: no PostgreSQL or MariaDB binaries and no server reachable; the connection fault tests did not run.');
   });
 }
 
