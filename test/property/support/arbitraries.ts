@@ -1,0 +1,236 @@
+/**
+ * Adversarial generators for the differential property test: scopes (tenants, operations, keys)
+ * that differ from each other only in ways a database or an encoding might erase, and payloads
+ * that a serializer or a fingerprint might get wrong.
+ */
+import { createHash } from 'node:crypto';
+import fc from 'fast-check';
+import { GLOBAL_TENANT, type Tenant } from '../../../src/core/engine.js';
+import { encodeScopePart } from '../../../src/core/scope.js';
+
+export const LEASE = 60_000;
+export const RETENTION = 3_600_000;
+
+/** The stored form of long tenants/operations before issue 11 (fitScopePart in the engine). */
+export function legacyScopePart(value: string): string {
+  if (value.length <= 191) return value;
+  return `${value.slice(0, 126)}#${createHash('sha256').update(value).digest('hex')}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scope parts
+
+/** Characters that encodings, drivers and collations are known to mangle or merge. */
+const NASTY_CHARS = ['\0', '\u0001', '\t', '\n', '\u007f', ' ', '#', '\uD800', '\uDC00', '\uFFFD', 'é', 'e\u0301', '😀', 'ß', 'İ', '%', '_', '\\', '"', "'", '{', '}'];
+const char = fc.oneof(
+  { weight: 2, arbitrary: fc.constantFrom(...NASTY_CHARS) },
+  { weight: 3, arbitrary: fc.constantFrom('a', 'b', 'A', 'B', '1') },
+  { weight: 1, arbitrary: fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }) },
+);
+
+/** 200-400 characters with '#' in them: stored in shortened form (prefix # digest). */
+const longPart = fc
+  .tuple(fc.constantFrom('t', 'acme-corporation-', 'op.'), fc.string({ unit: fc.constantFrom('a', 'b', '#', '-', 'A'), minLength: 200, maxLength: 400 }))
+  .map(([head, body]) => head + body);
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+const HAS_LONE_SURROGATE = new RegExp(LONE_SURROGATE.source);
+
+/** What a UTF-8 driver makes of a string: lone surrogates become U+FFFD. */
+function toWellFormed(s: string): string {
+  return s.replace(LONE_SURROGATE, '\uFFFD');
+}
+
+function capitalize(s: string): string {
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
+/**
+ * Ways to make a name that a store could confuse with `s` (every one must get records of its own):
+ * padding, case, Unicode normalization, what UTF-8 drivers do to lone surrogates, NUL, the stored
+ * (shortened) forms of long names, look-alikes of those forms and the length boundaries.
+ */
+export const TWINS = {
+  pad: (s: string) => `${s} `,
+  pad2: (s: string) => `${s}  `,
+  lead: (s: string) => ` ${s}`,
+  tab: (s: string) => `${s}\t`,
+  unpad: (s: string) => s.replace(/ +$/, ''),
+  upper: (s: string) => s.toUpperCase(),
+  lower: (s: string) => s.toLowerCase(),
+  capital: capitalize,
+  nfd: (s: string) => s.normalize('NFD'),
+  nfc: (s: string) => s.normalize('NFC'),
+  replacement: (s: string) => (HAS_LONE_SURROGATE.test(s) ? toWellFormed(s) : `${s}\uFFFD`),
+  lone: (s: string) => (s.includes('\uFFFD') ? s.replace('\uFFFD', '\uD800') : `${s}\uD800`),
+  nul: (s: string) => `${s}\0`,
+  stripNul: (s: string) => (s.includes('\0') ? s.replaceAll('\0', '') : `a\0${s}`),
+  nulToSpace: (s: string) => s.replaceAll('\0', ' '),
+  legacyForm: legacyScopePart,
+  storedForm: encodeScopePart,
+  storedFormPadded: (s: string) => `${encodeScopePart(s)} `,
+  fakeDigest: (s: string) => `${s.slice(0, 126)}#${createHash('sha256').update(s).digest('hex')}`,
+  samePrefix: (s: string) => (s.length > 191 ? `${s.slice(0, 150)}Z${s.slice(151)}` : `${s}#${'0'.repeat(64)}`),
+  cut191: (s: string) => (s.length > 191 ? s.slice(0, 191) : s.padEnd(191, '#')),
+  cut192: (s: string) => (s.length > 192 ? s.slice(0, 192) : s.padEnd(192, '#')),
+} satisfies Record<string, (s: string) => string>;
+export type Twin = keyof typeof TWINS;
+export const TWIN_NAMES = Object.keys(TWINS) as Twin[];
+
+/** Names that a store could confuse with `s`, `s` first. */
+export function variantsOf(s: string): string[] {
+  return [...new Set([s, ...TWIN_NAMES.map((t) => TWINS[t](s))])].filter((v) => v !== '');
+}
+
+const shortAtom = fc.oneof(
+  { weight: 3, arbitrary: fc.constantFrom('acme', 'Acme', 'acme ', 'caf\u00e9', 'cafe\u0301', '\uD800', '\uFFFD', 'x\uDC00', 'x\uFFFD', 'a\0b', 'a b', '#', 'a#b', '😀', '\uD83D', 'ß', 'SS', '{b1}', 'tenant:1') },
+  { weight: 2, arbitrary: fc.string({ unit: char, minLength: 1, maxLength: 6 }) },
+);
+
+function someOf(list: string[]): fc.Arbitrary<string[]> {
+  return fc.subarray(list, { minLength: 1, maxLength: Math.min(3, list.length) });
+}
+
+/** 1-3 base names, each with 0-2 of its variants: a small pool, so calls collide often. */
+function scopePool(atom: fc.Arbitrary<string>, max: number): fc.Arbitrary<string[]> {
+  return fc
+    .array(atom, { minLength: 1, maxLength: 3 })
+    .chain((atoms) => fc.tuple(...atoms.map((a) => fc.subarray(variantsOf(a).slice(1), { maxLength: 2 }).map((vs) => [a, ...vs]))))
+    .map((groups) => [...new Set(groups.flat())].slice(0, max));
+}
+
+export const tenantPool: fc.Arbitrary<Tenant[]> = fc
+  .tuple(scopePool(fc.oneof({ weight: 2, arbitrary: shortAtom }, { weight: 1, arbitrary: longPart }), 6), fc.boolean())
+  .map(([names, global]) => (global ? [...names, GLOBAL_TENANT] : names));
+
+export const operationPool: fc.Arbitrary<string[]> = scopePool(
+  fc.oneof(
+    { weight: 3, arbitrary: fc.constantFrom('createOrder', 'Mutation.pay', 'pay', 'orders.create ', 'op\0', 'op\uD800', 'op\uFFFD') },
+    { weight: 1, arbitrary: shortAtom },
+    { weight: 1, arbitrary: longPart },
+  ),
+  4,
+);
+
+// Keys: valid per src/core/key.ts (1-255 printable ASCII, no leading/trailing space).
+const keyChar = fc.string({ unit: 'binary-ascii', minLength: 1, maxLength: 1 }).filter((c) => c >= ' ' && c <= '~');
+export const validKey = (k: string) => k.length >= 1 && k.length <= 255 && /^[\x20-\x7e]*$/.test(k) && !k.startsWith(' ') && !k.endsWith(' ');
+const keyAtom = fc.oneof(
+  fc.constantFrom('k1', 'order-42', 'a b', '#', '{b0}', '%_', "'\"\\", 'k'.repeat(255), `${'K'.repeat(254)}k`),
+  fc.string({ unit: keyChar, minLength: 1, maxLength: 12 }).filter(validKey),
+);
+export const keyPool: fc.Arbitrary<string[]> = fc
+  .array(keyAtom, { minLength: 1, maxLength: 2 })
+  .chain((atoms) =>
+    fc.tuple(
+      ...atoms.map((a) =>
+        someOf([...new Set([a, a.toUpperCase(), a.toLowerCase(), capitalize(a), `${a}.`.slice(0, 255)])].filter(validKey)),
+      ),
+    ),
+  )
+  .map((groups) => [...new Set(groups.flat())].slice(0, 4))
+  .filter((keys) => keys.length > 0);
+
+// ---------------------------------------------------------------------------------------------
+// Payloads
+
+/** An object with these own properties, `__proto__` included (as JSON.parse makes them). */
+export function ownObject(entries: [string, unknown][]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of entries) Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
+  return out;
+}
+
+const objectKey = fc.oneof(
+  { weight: 3, arbitrary: fc.constantFrom('__proto__', 'constructor', 'prototype', '$oncely', 'v', 'toString', 'hasOwnProperty', '0', '') },
+  { weight: 2, arbitrary: fc.string({ unit: char, maxLength: 4 }) },
+);
+
+const leaf = fc.oneof(
+  { weight: 3, arbitrary: fc.constantFrom<unknown>(null, undefined, 0, -0, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, true, false, '', '\0', '\uD800', '\uFFFD', '__proto__', 1, '1', 1n) },
+  { weight: 1, arbitrary: fc.integer() },
+  { weight: 1, arbitrary: fc.double() },
+  { weight: 1, arbitrary: fc.string({ unit: char, maxLength: 6 }) },
+  { weight: 1, arbitrary: fc.bigInt() },
+  { weight: 1, arbitrary: fc.date({ noInvalidDate: false }) },
+  { weight: 1, arbitrary: fc.constant(new Date(Number.NaN)) },
+);
+
+const { value: generatedValue } = fc.letrec((tie) => ({
+  value: fc.oneof({ depthSize: 'small', withCrossShrink: true }, leaf, tie('array'), tie('object'), tie('map'), tie('set')),
+  array: fc.array(tie('value'), { maxLength: 3 }),
+  object: fc.array(fc.tuple(objectKey, tie('value')), { maxLength: 3 }).map(ownObject),
+  map: fc.array(fc.tuple(tie('value'), tie('value')), { maxLength: 3 }).map((entries) => new Map(entries)),
+  set: fc.array(tie('value'), { maxLength: 3 }).map((items) => new Set(items)),
+}));
+
+/** Payloads known to be hard, most of them near-twins of another one in the list. */
+const CURATED: unknown[] = [
+  {},
+  JSON.parse('{"__proto__":{"p":1}}'),
+  JSON.parse('{"__proto__":{}}'),
+  JSON.parse('{"__proto__":null}'),
+  JSON.parse('{"constructor":{"prototype":{"x":1}}}'),
+  JSON.parse('{"a":1,"__proto__":{"a":2}}'),
+  { a: 1 },
+  { a: 1, b: undefined },
+  { $oncely: 'date', v: '2026-01-01T00:00:00.000Z' },
+  new Date('2026-01-01T00:00:00.000Z'),
+  '2026-01-01T00:00:00.000Z',
+  1n,
+  1,
+  '1',
+  0,
+  -0,
+  null,
+  undefined,
+  [null],
+  [undefined],
+  new Map([['a', 1]]),
+  { a: 1 },
+  new Set([1, 2]),
+  [1, 2],
+  new Map([[JSON.parse('{"__proto__":{"p":1}}'), new Set([1n])]]),
+  { nested: [[[JSON.parse('{"prototype":{"constructor":1}}')]]] },
+];
+
+function isPlain(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && (Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null);
+}
+
+function withOwn(v: unknown, key: string, value: unknown): Record<string, unknown> {
+  return ownObject([...(isPlain(v) ? Object.entries(v) : [['value', v] as [string, unknown]]), [key, value]]);
+}
+
+/**
+ * Inputs that differ from `v` only in ways a fingerprint could miss (own `__proto__`/`constructor`
+ * keys, tag look-alikes, -0, BigInt vs number, Date vs its ISO text, Map vs object, Set vs array,
+ * undefined vs null) or that are equal to it as documented (key order, undefined properties).
+ */
+export const INPUT_TWINS = {
+  proto: (v: unknown) => withOwn(v, '__proto__', { p: 1 }),
+  protoEmpty: (v: unknown) => withOwn(v, '__proto__', {}),
+  protoNull: (v: unknown) => withOwn(v, '__proto__', null),
+  constructorKey: (v: unknown) => withOwn(v, 'constructor', { prototype: { polluted: true } }),
+  prototypeKey: (v: unknown) => withOwn(v, 'prototype', {}),
+  dropOwnKeys: (v: unknown) => (isPlain(v) ? ownObject(Object.entries(v).slice(0, -1)) : {}),
+  reorder: (v: unknown) => (isPlain(v) ? ownObject(Object.entries(v).reverse()) : v),
+  undefinedProperty: (v: unknown) => withOwn(v, 'extra', undefined),
+  tagLookalike: (v: unknown) => (v instanceof Date ? { $oncely: 'date', v: Number.isNaN(v.getTime()) ? null : v.toISOString() } : { $oncely: 'undefined' }),
+  jsonText: (v: unknown) => {
+    try {
+      return JSON.parse(JSON.stringify(v) ?? 'null');
+    } catch {
+      return String(v);
+    }
+  },
+  numeric: (v: unknown) => (typeof v === 'number' ? (Object.is(v, 0) ? -0 : Object.is(v, -0) ? 0 : Number.isInteger(v) ? BigInt(v) : -v) : typeof v === 'bigint' ? Number(v) : -0),
+  nullish: (v: unknown) => (v === null ? undefined : v === undefined ? null : [v === undefined ? null : undefined]),
+  collection: (v: unknown) => (v instanceof Map ? Object.fromEntries([...v].map(([k, x]) => [String(k), x])) : v instanceof Set ? [...v] : Array.isArray(v) ? new Set(v) : isPlain(v) ? new Map(Object.entries(v)) : new Set([v])),
+} satisfies Record<string, (v: unknown) => unknown>;
+export type InputTwin = keyof typeof INPUT_TWINS;
+export const INPUT_TWIN_NAMES = Object.keys(INPUT_TWINS) as InputTwin[];
+
+export const payload: fc.Arbitrary<unknown> = fc.oneof({ weight: 1, arbitrary: fc.constantFrom(...CURATED) }, { weight: 1, arbitrary: generatedValue });
+export const payloadPool: fc.Arbitrary<unknown[]> = fc.array(payload, { minLength: 1, maxLength: 3 });
