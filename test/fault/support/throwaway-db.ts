@@ -17,10 +17,10 @@
  * /usr/sbin or on PATH; ONCELY_PG_BINDIR, ONCELY_MARIADBD and ONCELY_MARIADB_INSTALL_DB override.
  */
 import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
-import { chownSync, closeSync, existsSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, closeSync, existsSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { PrismaMariaDb } from '@prisma/adapter-mariadb';
 import { PrismaPg } from '@prisma/adapter-pg';
@@ -37,6 +37,23 @@ const run = promisify(execFile);
 export type ThrowawayKind = 'postgresql' | 'mariadb';
 
 const DIR_PREFIX = 'oncely-throwaway-db-';
+
+/**
+ * Where the temp folders go: the OS temp folder, unless we are root and the server's user could not
+ * reach it (e.g. TMPDIR under /root); then /tmp.
+ */
+function baseDir(): string {
+  const dir = tmpdir();
+  if (process.getuid?.() !== 0) return dir;
+  for (let d = dir; ; d = dirname(d)) {
+    try {
+      if ((statSync(d).mode & 0o001) === 0) return '/tmp';
+    } catch {
+      return '/tmp';
+    }
+    if (dirname(d) === d) return dir;
+  }
+}
 
 function onPath(name: string): string | undefined {
   for (const dir of (process.env.PATH ?? '').split(delimiter)) {
@@ -157,12 +174,12 @@ function killServerGroup(pid: number, dir: string): void {
 export function sweepOrphans(): void {
   let entries: string[];
   try {
-    entries = readdirSync(tmpdir()).filter((name) => name.startsWith(DIR_PREFIX));
+    entries = readdirSync(baseDir()).filter((name) => name.startsWith(DIR_PREFIX));
   } catch {
     return;
   }
   for (const name of entries) {
-    const dir = join(tmpdir(), name);
+    const dir = join(baseDir(), name);
     let owner: { owner: number; pid?: number } | undefined;
     try {
       owner = JSON.parse(readFileSync(join(dir, 'owner.json'), 'utf8'));
@@ -221,7 +238,7 @@ export class ThrowawayDatabase {
     const bin = binaries(kind);
     if (typeof bin === 'string') throw new Error(`throwaway ${kind}: ${bin}`);
     const user = osUser(kind);
-    const dir = mkdtempSync(join(tmpdir(), `${DIR_PREFIX}${kind}-`));
+    const dir = mkdtempSync(join(baseDir(), `${DIR_PREFIX}${kind}-`));
     writeFileSync(join(dir, 'owner.json'), JSON.stringify({ owner: process.pid }));
     if (user) chownSync(dir, user.uid, user.gid);
     const db = new ThrowawayDatabase(kind, dir, await freePort(), bin, user);
