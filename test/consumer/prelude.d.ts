@@ -4,8 +4,8 @@
 // This file has no top-level import, so its declarations are global.
 
 /** Your Prisma client, generated from a schema that includes oncely's model. */
-declare const prisma: import('./generated/prisma/client.js').PrismaClient;
-type Prisma = import('./generated/prisma/client.js').PrismaClient;
+declare const prisma: import('./generated/sqlite/client.js').PrismaClient;
+type Prisma = import('./generated/sqlite/client.js').PrismaClient;
 
 // GraphQL Yoga: your schema.
 declare const typeDefs: string;

@@ -1,5 +1,5 @@
-// The tRPC quickstart of docs/trpc.md, from the installed package, on SQLite, with oncely's table
-// created by `applyMigration` from oncely/prisma.
+// The tRPC quickstart of docs/trpc.md, from the installed package, on the database of --url=
+// (SQLite, PostgreSQL or MariaDB), with oncely's table created by `applyMigration` from oncely/prisma.
 import type { AddressInfo } from 'node:net';
 import { initTRPC } from '@trpc/server';
 import { createHTTPServer, type CreateHTTPContextOptions } from '@trpc/server/adapters/standalone';
@@ -8,8 +8,10 @@ import { PrismaStore, applyMigration } from 'oncely/prisma';
 import { createIdempotencyMiddleware, serializerFromTransformer } from 'oncely/trpc';
 import { argument, openDatabase } from './db.js';
 
-const prisma = await openDatabase(argument('db'));
-await applyMigration(prisma, 'sqlite');
+const { prisma, provider } = await openDatabase(argument('url'));
+const migration = await applyMigration(prisma, provider);
+// Printed for scripts/consumer-test.mjs (which checks that the table was created, not found).
+console.log(`applyMigration: ${migration.table} ${migration.action}`);
 
 const createContext = ({ req, res, info }: CreateHTTPContextOptions) => ({
   req,

@@ -1,6 +1,7 @@
-// The Yoga quickstart of docs/envelop.md, from the installed package, on SQLite. The shipped
-// migration is applied by reading node_modules/oncely/prisma/sqlite/migrations/*/migration.sql,
-// as a user without the Prisma CLI's migrate would.
+// The Yoga quickstart of docs/envelop.md, from the installed package, on the database of --url=
+// (SQLite, PostgreSQL or MariaDB). The shipped migration is applied by reading
+// node_modules/oncely/prisma/<provider>/migrations/*/migration.sql, as a user without the Prisma
+// CLI's migrate would (on MariaDB that migration is what makes the table utf8mb4_bin).
 import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
@@ -11,8 +12,8 @@ import { idempotentDirectiveTypeDefs, useIdempotency } from 'oncely/envelop';
 import { PrismaStore } from 'oncely/prisma';
 import { argument, openDatabase } from './db.js';
 
-const prisma = await openDatabase(argument('db'));
-const migrations = join(dirname(createRequire(import.meta.url).resolve('oncely/package.json')), 'prisma', 'sqlite', 'migrations');
+const { prisma, provider } = await openDatabase(argument('url'));
+const migrations = join(dirname(createRequire(import.meta.url).resolve('oncely/package.json')), 'prisma', provider, 'migrations');
 for (const name of readdirSync(migrations).filter((entry) => !entry.endsWith('.toml')).sort()) {
   const sql = readFileSync(join(migrations, name, 'migration.sql'), 'utf8');
   for (const statement of sql.split(';').map((s) => s.replace(/^\s*--.*$/gm, '').trim()).filter(Boolean)) {
