@@ -1,7 +1,10 @@
 export { createIdempotency, deriveDownstreamKey, GLOBAL_TENANT, Idempotency } from './core/engine.js';
 export type {
+  Begun,
   ClaimContext,
   Execution,
+  HeldClaim,
+  Replay,
   IdempotencyOptions,
   IdempotentCall,
   InProgressMode,
@@ -24,6 +27,7 @@ export {
 export type { IdempotencyErrorCode } from './core/errors.js';
 export type { EventHandler, IdempotencyEvent, IdempotencyEventType } from './core/events.js';
 export { fingerprint } from './core/fingerprint.js';
+export type { PurgeOptions } from './core/purge.js';
 export { validateKey } from './core/key.js';
 export type { KeyRules } from './core/key.js';
 export { defaultStorePolicy, isDeterministicClientError } from './core/outcome.js';
@@ -38,7 +42,6 @@ export { MemoryStore } from './core/memory-store.js';
 export { ManualClock, systemClock } from './core/clock.js';
 export type { Clock } from './core/clock.js';
 export type { Duration } from './core/duration.js';
-export { LocalCache } from './core/local-cache.js';
 export type { LocalCacheOptions } from './core/local-cache.js';
 export { startSweeper } from './core/sweeper.js';
 export type { Sweeper, SweeperOptions } from './core/sweeper.js';

@@ -349,7 +349,7 @@ describe('local cache', () => {
   });
 
   it('evicts the least recently used records beyond maxEntries', async () => {
-    const { LocalCache } = await import('../../src/index.js');
+    const { LocalCache } = await import('../../src/core/local-cache.js');
     const cache = new LocalCache({ maxEntries: 2 });
     const rec = (key: string) => ({ tenant: 't', operation: 'o', key, status: 'completed' as const, fingerprint: 'f', token: 'x', fence: 1, leaseExpiresAt: null, response: '1', createdAt: 0, updatedAt: 0, expiresAt: 1000 });
     cache.set(rec('a'), 0);

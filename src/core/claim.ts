@@ -1,0 +1,85 @@
+import { randomUUID } from 'node:crypto';
+import { IdempotencyError, StoreUnavailableError } from './errors.js';
+import type { InProgressMode } from './call.js';
+import type { ResolvedOptions } from './options.js';
+import { type IdempotencyRecord, type RecordScope, isExpired, isReclaimable } from './record.js';
+import type { IdempotencyStore } from './store.js';
+
+export type ClaimResult =
+  | { kind: 'claimed'; record: IdempotencyRecord; reclaimed: boolean }
+  | { kind: 'completed'; record: IdempotencyRecord }
+  | { kind: 'in_progress'; record: IdempotencyRecord };
+
+export interface ClaimRequest {
+  scope: RecordScope;
+  fingerprint: string;
+  mode: InProgressMode;
+  /** performance.now() deadline for waiting on an in-progress holder (wait mode). */
+  waitUntil: number;
+  /** Called with a live record of another fingerprint; must throw (422). */
+  refuseMismatch(existing: IdempotencyRecord): never;
+}
+
+/**
+ * The claim decision: create the record, or find the existing one and decide: replay it, take it
+ * over (expired, or its holder's lease ran out), refuse it (another fingerprint), or, while another
+ * request holds it, answer in progress or wait for it (woken by the store where it can tell,
+ * polling with backoff otherwise).
+ */
+export async function claimRecord(store: IdempotencyStore, request: ClaimRequest, config: ResolvedOptions): Promise<ClaimResult> {
+  let delay = 10;
+  for (;;) {
+    const result = await tryClaim(store, request, config);
+    if (result.kind !== 'in_progress' || request.mode === 'reject') return result;
+    const remaining = request.waitUntil - performance.now();
+    if (remaining <= 0) return result;
+    // Still capped with notifications: a holder's lease running out is not announced.
+    if (store.waitForChange) await store.waitForChange(request.scope, Math.min(remaining, 1000));
+    else await new Promise((resolve) => setTimeout(resolve, Math.min(delay, remaining)));
+    delay = Math.min(delay * 2, 250);
+  }
+}
+
+/** One pass of the decision; loops only while records change under it. */
+async function tryClaim(store: IdempotencyStore, { scope, fingerprint, refuseMismatch }: ClaimRequest, config: ResolvedOptions): Promise<ClaimResult> {
+  for (let attempt = 0; attempt < 10; attempt++) {
+    const now = config.clock.now();
+    const fresh = newRecord(scope, fingerprint, now, 1, config);
+    if (await storeCall(() => store.create(fresh))) return { kind: 'claimed', record: fresh, reclaimed: false };
+    const existing = await storeCall(() => store.get(scope));
+    if (!existing) continue; // purged or released between the two statements
+    if (!isExpired(existing, now) && existing.fingerprint !== fingerprint) refuseMismatch(existing);
+    if (isReclaimable(existing, now)) {
+      const next = newRecord(scope, fingerprint, now, existing.fence + 1, config);
+      next.createdAt = isExpired(existing, now) ? now : existing.createdAt;
+      if (await storeCall(() => store.takeOver(next, existing.token, now))) return { kind: 'claimed', record: next, reclaimed: true };
+      continue;
+    }
+    return existing.status === 'completed' ? { kind: 'completed', record: existing } : { kind: 'in_progress', record: existing };
+  }
+  throw new StoreUnavailableError(new Error('The record kept changing during the claim; giving up after 10 attempts.'));
+}
+
+function newRecord(scope: RecordScope, fingerprint: string, now: number, fence: number, config: ResolvedOptions): IdempotencyRecord {
+  return {
+    ...scope,
+    status: 'in_progress',
+    fingerprint,
+    token: randomUUID(),
+    fence,
+    leaseExpiresAt: now + config.lease,
+    response: null,
+    createdAt: now,
+    updatedAt: now,
+    expiresAt: now + Math.max(config.retention, config.lease),
+  };
+}
+
+/** A store failure is the store's unavailability (503), unless it already is one of ours. */
+export async function storeCall<R>(fn: () => Promise<R>): Promise<R> {
+  try {
+    return await fn();
+  } catch (error) {
+    throw error instanceof IdempotencyError ? error : new StoreUnavailableError(error);
+  }
+}

@@ -1,0 +1,136 @@
+import type { ClaimContext, Execution, HeldClaim, IdempotentCall } from './call.js';
+import { ConfigurationError, StoreUnavailableError } from './errors.js';
+import type { IdempotencyEvent } from './events.js';
+import { holdLease } from './lease.js';
+import type { LocalCache } from './local-cache.js';
+import type { ResolvedOptions } from './options.js';
+import { type Outcome, type StorePolicy } from './outcome.js';
+import type { IdempotencyRecord, RecordScope } from './record.js';
+import type { StoredOutcomes } from './stored-outcome.js';
+import type { Completion, IdempotencyStore } from './store.js';
+import type { OpenTransaction } from './transaction.js';
+
+export type Emit = (event: Omit<IdempotencyEvent, 'durationMs' | 'tenant' | 'operation' | 'key'>) => void;
+
+/** What a held claim needs from its engine. */
+export interface ClaimKit {
+  store: IdempotencyStore;
+  config: ResolvedOptions;
+  outcomes: StoredOutcomes;
+  cache: LocalCache | undefined;
+  shouldStore: StorePolicy;
+  emit: Emit;
+  payload(value: unknown): { payload?: unknown };
+}
+
+interface Claimed {
+  call: IdempotentCall;
+  scope: RecordScope;
+  record: IdempotencyRecord;
+  reclaimed: boolean;
+  deriveKey(purpose?: string): string;
+}
+
+function contextOf(claimed: Claimed, signal: AbortSignal, tx?: unknown): ClaimContext {
+  const { call, scope, record, deriveKey } = claimed;
+  return { tenant: call.tenant, operation: call.operation, key: scope.key, fence: record.fence, signal, deriveKey, ...(tx === undefined ? {} : { tx }) };
+}
+
+function execution<T>(claimed: Claimed, outcome: Outcome<T>, stored: boolean): Execution<T> {
+  return { replayed: false, outcome, key: claimed.scope.key, fence: claimed.record.fence, stored, reclaimed: claimed.reclaimed, deriveKey: claimed.deriveKey };
+}
+
+/** Finishing twice is an adapter bug: say so instead of storing twice. */
+function once(): () => void {
+  let finished = false;
+  return () => {
+    if (finished) throw new ConfigurationError('oncely: this claim was already committed or released.');
+    finished = true;
+  };
+}
+
+async function completion(kit: ClaimKit, scope: RecordScope, outcome: Outcome): Promise<Completion> {
+  const response = await kit.outcomes.encode(scope, outcome);
+  const now = kit.config.clock.now();
+  return { response, completedAt: now, expiresAt: now + kit.config.retention };
+}
+
+/**
+ * Lease mode: the record is visible while the work runs; a heartbeat renews the lease, and the
+ * holder's token fences every later change, so a holder that lost its claim can change nothing.
+ */
+export function leaseClaim<T>(kit: ClaimKit, claimed: Claimed): HeldClaim<T> {
+  const { scope, record } = claimed;
+  const lease = holdLease(kit.store, scope, record, kit.config, () => kit.emit({ type: 'lease_lost', fence: record.fence }));
+  const finish = once();
+  return {
+    replayed: false,
+    context: contextOf(claimed, lease.signal),
+    async commit(outcome) {
+      finish();
+      lease.stop();
+      const kind = outcome.ok ? 'success' : 'error';
+      const policy = claimed.call.shouldStore ?? kit.shouldStore;
+      let stored = false;
+      try {
+        if (policy(outcome)) {
+          const done = await completion(kit, scope, outcome);
+          stored = await kit.store.complete(scope, record.token, done);
+          if (stored) kit.cache?.set({ ...record, status: 'completed', response: done.response, leaseExpiresAt: null, updatedAt: done.completedAt, expiresAt: done.expiresAt }, done.completedAt);
+          kit.emit(stored ? { type: 'completed', fence: record.fence, outcome: kind, ...kit.payload(outcome) } : { type: 'lease_lost', fence: record.fence });
+        } else {
+          const released = await kit.store.release(scope, record.token);
+          kit.emit(released ? { type: 'released', fence: record.fence, outcome: kind } : { type: 'lease_lost', fence: record.fence });
+        }
+      } catch {
+        // The work ran and its outcome stands; the record stays in progress until its lease runs out.
+        kit.emit({ type: 'lease_lost', fence: record.fence });
+      }
+      return execution(claimed, outcome, stored);
+    },
+    async release() {
+      finish();
+      lease.stop();
+      const released = await kit.store.release(scope, record.token).catch(() => false);
+      kit.emit(released ? { type: 'released', fence: record.fence } : { type: 'lease_lost', fence: record.fence });
+    },
+  };
+}
+
+/**
+ * Transactional mode: nobody sees the claim before the transaction commits, so there is no lease
+ * to renew. A success is stored and committed with the work's writes through `tx`; a failure, or
+ * release(), rolls everything back, the claim included: only successes are stored.
+ */
+export function transactionClaim<T>(kit: ClaimKit, claimed: Claimed, open: OpenTransaction<unknown>, tx: unknown): HeldClaim<T> {
+  const { scope, record } = claimed;
+  const finish = once();
+  const rollBack = async (kind?: 'success' | 'error') => {
+    await open.finish(null);
+    kit.emit({ type: 'released', fence: record.fence, ...(kind ? { outcome: kind } : {}) });
+  };
+  return {
+    replayed: false,
+    context: contextOf(claimed, new AbortController().signal, tx),
+    async commit(outcome) {
+      finish();
+      if (!outcome.ok) {
+        await rollBack('error');
+        return execution(claimed, outcome, false);
+      }
+      const done = await completion(kit, scope, outcome);
+      // Not cached: only the commit makes it true.
+      await open.finish(async (txStore) => {
+        if (!(await txStore.complete(scope, record.token, done))) {
+          throw new StoreUnavailableError(new Error('The claim vanished inside its own transaction.'));
+        }
+      });
+      kit.emit({ type: 'completed', fence: record.fence, outcome: 'success', ...kit.payload(outcome) });
+      return execution(claimed, outcome, true);
+    },
+    async release() {
+      finish();
+      await rollBack();
+    },
+  };
+}

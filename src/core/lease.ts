@@ -1,0 +1,41 @@
+import type { Clock } from './clock.js';
+import { IdempotencyError } from './errors.js';
+import type { IdempotencyRecord, RecordScope } from './record.js';
+import type { IdempotencyStore } from './store.js';
+
+export interface Lease {
+  /** Aborted when the lease is lost: another request may now run the same work. */
+  signal: AbortSignal;
+  stop(): void;
+}
+
+/**
+ * Renews a held claim's lease every `heartbeat` ms while the work runs. A renewal refused by the
+ * store (the record was taken over or purged) aborts `signal` and calls `onLost`; a renewal that
+ * fails is retried on the next beat, since the lease still has time left.
+ */
+export function holdLease(
+  store: IdempotencyStore,
+  scope: RecordScope,
+  record: IdempotencyRecord,
+  timing: { lease: number; heartbeat: number | false; clock: Clock },
+  onLost: () => void,
+): Lease {
+  const controller = new AbortController();
+  if (timing.heartbeat === false) return { signal: controller.signal, stop: () => {} };
+  const timer = setInterval(() => {
+    const now = timing.clock.now();
+    store.renew(scope, record.token, now + timing.lease, now).then(
+      (renewed) => {
+        if (!renewed && !controller.signal.aborted) {
+          clearInterval(timer);
+          controller.abort(new IdempotencyError('IDEMPOTENCY_KEY_IN_USE', 'The idempotency lease was lost.'));
+          onLost();
+        }
+      },
+      () => {},
+    );
+  }, timing.heartbeat);
+  timer.unref?.();
+  return { signal: controller.signal, stop: () => clearInterval(timer) };
+}

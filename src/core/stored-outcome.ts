@@ -1,0 +1,66 @@
+import { decode, encode } from './encoding.js';
+import { ResponseNotStorableError } from './errors.js';
+import type { Outcome } from './outcome.js';
+import type { IdempotencyRecord, RecordScope } from './record.js';
+import type { Serializer } from './serializer.js';
+
+/** Encrypts or redacts stored outcomes at rest. Applied after serialization, undone before replay. */
+export interface ResponseCodec {
+  encode(text: string, scope: RecordScope): string | Promise<string>;
+  decode(text: string, scope: RecordScope): string | Promise<string>;
+}
+
+// Stored outcomes start with one of these: a serialized value, or an error in oncely's encoding.
+const VALUE_PREFIX = 'v';
+const ERROR_PREFIX = 'e';
+const NOT_STORABLE = 'IDEMPOTENCY_RESPONSE_NOT_STORABLE';
+
+/**
+ * The text an outcome is stored as, and back. Values go through the (pluggable) serializer; errors
+ * always through oncely's own encoding, which keeps their code, own properties and cause whatever
+ * serializer is configured.
+ */
+export class StoredOutcomes {
+  constructor(
+    private readonly serializer: Serializer,
+    private readonly codec: ResponseCodec | undefined,
+    private readonly maxBytes: number,
+  ) {}
+
+  /**
+   * Never lets a retry run the work again because its outcome could not be stored: an outcome too
+   * large or not serializable is stored as a RESPONSE_NOT_STORABLE error instead.
+   */
+  async encode(scope: RecordScope, outcome: Outcome): Promise<string> {
+    try {
+      return await this.encodeWithin(scope, outcome, this.maxBytes);
+    } catch (error) {
+      const reason = error instanceof ResponseNotStorableError ? error : new ResponseNotStorableError(String((error as Error)?.message ?? error));
+      return this.encodeWithin(scope, { ok: false, error: reason }, Number.POSITIVE_INFINITY);
+    }
+  }
+
+  async decode(record: IdempotencyRecord): Promise<Outcome> {
+    const text = record.response ?? '';
+    const serialized = this.codec ? await this.codec.decode(text, record) : text;
+    const body = serialized.slice(1);
+    let outcome: Outcome;
+    if (serialized.startsWith(VALUE_PREFIX)) outcome = { ok: true, value: this.serializer.deserialize(body) };
+    else if (serialized.startsWith(ERROR_PREFIX)) outcome = { ok: false, error: decode(JSON.parse(body)) };
+    else throw new Error('oncely: a stored outcome has an unknown format (written by another version, or corrupted).');
+    if (!outcome.ok && (outcome.error as { code?: unknown })?.code === NOT_STORABLE) {
+      return { ok: false, error: new ResponseNotStorableError((outcome.error as { reason: string }).reason) };
+    }
+    return outcome;
+  }
+
+  private async encodeWithin(scope: RecordScope, outcome: Outcome, maxBytes: number): Promise<string> {
+    const serialized = outcome.ok
+      ? `${VALUE_PREFIX}${this.serializer.serialize(outcome.value)}`
+      : `${ERROR_PREFIX}${JSON.stringify(encode(outcome.error))}`;
+    const text = this.codec ? await this.codec.encode(serialized, scope) : serialized;
+    const size = Buffer.byteLength(text);
+    if (size > maxBytes) throw new ResponseNotStorableError(`it is ${size} bytes, over the limit of ${maxBytes}`);
+    return text;
+  }
+}

@@ -1,0 +1,59 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { Idempotency } from '../../src/index.js';
+import { type PrismaLike, freshStore, testDatabases } from '../support/databases.js';
+
+const clients: PrismaLike[] = [];
+afterAll(async () => {
+  await Promise.all(clients.map((c) => c.$disconnect()));
+});
+
+type Tx = { $executeRawUnsafe(sql: string, ...values: unknown[]): Promise<number> };
+
+for (const db of testDatabases()) {
+  describe(`begin / commit / release in transactional mode on ${db.name}`, () => {
+    const client = db.client();
+    clients.push(client);
+    const p = db.provider === 'postgresql' ? '$1' : '?';
+    const insert = (tx: unknown, id: string) => (tx as Tx).$executeRawUnsafe(`INSERT INTO lifecycle_rows (id) VALUES (${p})`, id);
+    const count = async (id: string) => {
+      const rows = await client.$queryRawUnsafe<{ n: unknown }[]>(`SELECT COUNT(*) AS n FROM lifecycle_rows WHERE id = ${p}`, id);
+      return Number(rows[0]?.n);
+    };
+    const ready = client.$executeRawUnsafe('CREATE TABLE IF NOT EXISTS lifecycle_rows (id VARCHAR(120) NOT NULL PRIMARY KEY)');
+
+    it('the transaction stays open between begin and commit: writes through tx commit with the stored result', async () => {
+      await ready;
+      const { store } = await freshStore(db, client);
+      const engine = new Idempotency({ store, transactional: true });
+      const id = `lc-${Date.now()}-${Math.random()}`;
+      const claim = await engine.begin<string>({ tenant: 't', operation: 'op', key: id, input: 1 });
+      if (claim.replayed) throw new Error('expected a claim');
+      expect(claim.context.tx).toBeDefined();
+      // The work runs later, as an adapter's later hook would run it.
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      await insert(claim.context.tx, id);
+      expect((await claim.commit({ ok: true, value: 'done' })).stored).toBe(true);
+      expect(await count(id)).toBe(1);
+      const replay = await engine.begin<string>({ tenant: 't', operation: 'op', key: id, input: 1 });
+      expect(replay.replayed && replay.execution.outcome).toEqual({ ok: true, value: 'done' });
+    });
+
+    it('release and a failed outcome roll the writes and the claim back', async () => {
+      await ready;
+      const { store } = await freshStore(db, client);
+      const engine = new Idempotency({ store, transactional: true });
+      for (const finish of ['release', 'fail'] as const) {
+        const id = `lc-${finish}-${Date.now()}-${Math.random()}`;
+        const claim = await engine.begin({ tenant: 't', operation: 'op', key: id, input: 1 });
+        if (claim.replayed) throw new Error('expected a claim');
+        await insert(claim.context.tx, id);
+        if (finish === 'release') await claim.release();
+        else expect((await claim.commit({ ok: false, error: Object.assign(new Error('declined'), { status: 402 }) })).stored).toBe(false);
+        expect(await count(id)).toBe(0);
+        const next = await engine.begin({ tenant: 't', operation: 'op', key: id, input: 1 });
+        expect(next.replayed).toBe(false);
+        if (!next.replayed) await next.release();
+      }
+    });
+  });
+}
