@@ -1,6 +1,6 @@
 import type { Plugin } from '@envelop/core';
 import { type ExecutionResult, type GraphQLSchema, getOperationAST } from 'graphql';
-import type { ClaimContext, Execution } from '../core/engine.js';
+import type { HeldClaim } from '../core/engine.js';
 import { IdempotencyError, KeyInvalidError, KeyMissingError, isIdempotencyError } from '../core/errors.js';
 import { type IdempotencyContext, type IdempotencyPluginContext, fromClaim } from './context.js';
 import { defaultResultPolicy, errorResult } from './errors.js';
@@ -19,29 +19,7 @@ export interface YogaHooks {
 
 export type IdempotencyPlugin = Plugin<IdempotencyPluginContext> & YogaHooks;
 
-/** Thrown by the work of an operation-level claim when the result must not be stored: releases or rolls back. */
-class NotStored extends Error {
-  constructor() {
-    super('oncely: result not stored');
-  }
-}
-
-/** An operation-level claim waiting for its result. */
-interface Pending {
-  key: string;
-  settle(result: ExecutionResult | undefined): void;
-  execution: Promise<Execution<StoredResult>>;
-}
-
-function deferred<T>() {
-  let resolve!: (value: T) => void;
-  let reject!: (error: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
+const storeCommitted = () => true;
 
 function isAsyncIterable(value: unknown): boolean {
   return typeof (value as { [Symbol.asyncIterator]?: unknown })?.[Symbol.asyncIterator] === 'function';
@@ -57,7 +35,8 @@ export function useIdempotency<TContext = any>(options: UseIdempotencyOptions<TC
   const { plugin } = resolved;
   const marker = Symbol('oncely.envelop.wrapped');
   const fieldStates = new WeakMap<object, FieldState>();
-  const pending = new WeakMap<object, Pending>();
+  // Operation-level claims held between onExecute and the result hook, per request context.
+  const pending = new WeakMap<object, HeldClaim<StoredResult>>();
   const batched = new WeakSet<object>();
   const wrappedSchemas = new WeakSet<GraphQLSchema>();
   // In Yoga the result is taken in onExecutionResult, after Yoga masked its errors; plain Envelop
@@ -79,14 +58,20 @@ export function useIdempotency<TContext = any>(options: UseIdempotencyOptions<TC
     });
   };
 
+  const policy = plugin.shouldStoreResult ?? defaultResultPolicy;
+
+  /** Finishes an operation-level claim with the operation's result: stored, or the key released. */
   const settle = async (context: object, result: unknown, setResult: (result: ExecutionResult) => void) => {
     const claim = pending.get(context);
     if (!claim) return;
     pending.delete(context);
     const single = result && !isAsyncIterable(result) && !Array.isArray(result) ? (result as ExecutionResult) : undefined;
-    claim.settle(single);
+    // In transactional mode (the claim carries tx), like field keys and tRPC, any error fails the
+    // outcome: the writes through tx and the claim roll back, nothing is stored.
+    const failed = single === undefined || (claim.context.tx !== undefined && (single.errors?.length ?? 0) > 0);
     try {
-      await claim.execution;
+      if (!failed && policy(single)) await claim.commit({ ok: true, value: toStoredResult(single) });
+      else await claim.release();
     } catch (error) {
       // Transactional mode: the commit failed, so the mutation's writes are gone. Say so.
       if (isIdempotencyError(error)) setResult(errorResult(error));
@@ -136,61 +121,28 @@ export function useIdempotency<TContext = any>(options: UseIdempotencyOptions<TC
           const tenant = await resolved.getTenant(context as TContext);
           const document = printDocument(args.document);
           const operationName = operation.name?.value ?? args.operationName ?? undefined;
-          const result = deferred<StoredResult>();
-          const claimed = deferred<ClaimContext>();
-          const execution = resolved.engine.execute<StoredResult>(
-            {
-              tenant,
-              operation: operationIdentity(resolved, { operationName, document, context }),
-              key: operationKey.key,
-              input: operationInput(document, operationName, args.variableValues),
-              // The work itself throws NotStored for results the policy refuses (and, in
-              // transactional mode, for any result with errors), so that the transaction rolls back.
-              shouldStore: (outcome) => outcome.ok,
-              ...(plugin.transactional === undefined ? {} : { transactional: plugin.transactional }),
-              ...(plugin.inProgress === undefined ? {} : { inProgress: plugin.inProgress }),
-              ...(plugin.waitTimeout === undefined ? {} : { waitTimeout: plugin.waitTimeout }),
-            },
-            (claim) => {
-              claimed.resolve(claim);
-              return result.promise;
-            },
-          );
-          const first = await Promise.race([
-            claimed.promise.then((claim) => ({ claim }) as const),
-            execution.then(
-              (done) => ({ done }) as const,
-              (error: unknown) => ({ error }) as const,
-            ),
-          ]);
-          if ('error' in first) {
-            if (isIdempotencyError(first.error)) return refuse(first.error);
-            throw first.error;
-          }
-          if ('done' in first) {
-            const { outcome, key } = first.done;
+          const begun = await resolved.engine.begin<StoredResult>({
+            tenant,
+            operation: operationIdentity(resolved, { operationName, document, context }),
+            key: operationKey.key,
+            input: operationInput(document, operationName, args.variableValues),
+            // The result policy decides in settle(): what reaches commit() is stored.
+            shouldStore: storeCommitted,
+            ...(plugin.transactional === undefined ? {} : { transactional: plugin.transactional }),
+            ...(plugin.inProgress === undefined ? {} : { inProgress: plugin.inProgress }),
+            ...(plugin.waitTimeout === undefined ? {} : { waitTimeout: plugin.waitTimeout }),
+          });
+          if (begun.replayed) {
+            const { outcome, key } = begun.execution;
             if (!outcome.ok) {
               if (isIdempotencyError(outcome.error)) return refuse(outcome.error);
               throw outcome.error;
             }
             return setResultAndStopExecution(replayed(outcome.value, key, isBatch));
           }
-          // This request holds the claim: run the operation and settle with its result.
-          extendContext({ idempotency: fromClaim(first.claim) satisfies IdempotencyContext });
-          const policy = plugin.shouldStoreResult ?? defaultResultPolicy;
-          // The claim carries `tx` exactly when the engine runs it in a transaction (the plugin's
-          // option or the engine's default). There, like field keys and tRPC, any error fails the
-          // outcome: the writes through tx and the claim roll back, nothing is stored.
-          const transactional = 'tx' in first.claim;
-          pending.set(context, {
-            key: first.claim.key,
-            execution,
-            settle(executionResult) {
-              const clean = executionResult !== undefined && !(transactional && (executionResult.errors?.length ?? 0) > 0);
-              if (executionResult && clean && policy(executionResult)) result.resolve(toStoredResult(executionResult));
-              else result.reject(new NotStored());
-            },
-          });
+          // This request holds the claim: run the operation, settle with its result.
+          extendContext({ idempotency: fromClaim(begun.context) satisfies IdempotencyContext });
+          pending.set(context, begun);
           if (inYoga) return;
           // Plain Envelop: a throwing executor must still release the claim.
           setExecuteFn(async (executionArgs) => {
