@@ -17,20 +17,23 @@
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import type { Redis } from 'ioredis';
-import { afterAll, describe, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { MemoryStore } from '../../src/core/memory-store.js';
 import type { IdempotencyStore } from '../../src/core/store.js';
 import { RedisStore } from '../../src/redis/index.js';
 import { type PrismaLike, freshStore, testDatabases } from '../support/databases.js';
 import { deletePrefix, localRedis, localRedisAvailable, uniquePrefix } from '../redis/support/redis.js';
+import { MUTANTS } from './support/mutants.js';
 import { type Script, checkIdeal, compareTraces, renderScript, runScript, scriptArbitrary, traceOf } from './support/script.js';
 
 const FIXED_SEED = 11_2026;
 const RANDOM_SEED = process.env.ONCELY_PROPERTY_SEED ? Number(process.env.ONCELY_PROPERTY_SEED) : (Math.random() * 2 ** 31) | 0;
 const NUM_RUNS = Number(process.env.ONCELY_PROPERTY_RUNS ?? 25);
 const MAX_STEPS = 25;
-// Shrinking a failure stops after this long; the best counterexample so far is reported.
-const TIME_LIMIT_MS = 40_000;
+// Runs take well under 100 ms each; the limit only bites while shrinking a failure, which then
+// stops with the smallest counterexample found so far. Reaching it without a failure fails too
+// (failOnInterrupt), so a slow machine cannot silently run fewer scripts.
+const TIME_LIMIT_MS = Math.max(30_000, NUM_RUNS * 1_500);
 
 console.log(
   `differential property test: fixed seed ${FIXED_SEED}, random seed ${RANDOM_SEED} ` +
@@ -62,15 +65,29 @@ function differential(target: () => StoreUnderTest | Promise<StoreUnderTest>): v
     ['fixed', FIXED_SEED],
     ['random', RANDOM_SEED],
   ] as const) {
-    it(`matches MemoryStore and the raw-triple oracle (${label} seed ${seed})`, { timeout: 120_000 }, async () => {
+    it(`matches MemoryStore and the raw-triple oracle (${label} seed ${seed})`, { timeout: TIME_LIMIT_MS + 60_000 }, async () => {
       const store = await target();
       await fc.assert(
         fc.asyncProperty(scriptArbitrary(MAX_STEPS), (script) => check(script, store)),
-        { seed, numRuns: NUM_RUNS, plugins: [fc.interruptAfterTimeLimit(TIME_LIMIT_MS)] },
+        { seed, numRuns: NUM_RUNS, plugins: [fc.interruptAfterTimeLimit(TIME_LIMIT_MS, { failOnInterrupt: true })] },
       );
     });
   }
 }
+
+// The test of the test: stores broken on purpose, one defect class each, must be caught.
+describe('differential: catches deliberately broken stores', () => {
+  for (const mutant of MUTANTS) {
+    it(`catches: ${mutant.name}`, async () => {
+      const target: StoreUnderTest = { name: mutant.name, fresh: async () => mutant.store(), close: async () => {} };
+      const details = await fc.check(
+        fc.asyncProperty(scriptArbitrary(MAX_STEPS), (script) => check(script, target)),
+        { seed: FIXED_SEED, numRuns: 500, endOnFailure: true },
+      );
+      expect(details.failed, `the differential test did not catch a store with this defect: ${mutant.name}`).toBe(true);
+    });
+  }
+});
 
 describe('differential: MemoryStore', () => {
   differential(() => ({ name: 'MemoryStore', fresh: async () => new MemoryStore(), close: async () => {} }));

@@ -9,7 +9,7 @@ import { ManualClock } from '../../../src/core/clock.js';
 import { isIdempotencyError } from '../../../src/core/errors.js';
 import type { IdempotencyStore } from '../../../src/core/store.js';
 import { encodeScopePart } from '../../../src/core/scope.js';
-import { INPUT_TWINS, INPUT_TWIN_NAMES, type InputTwin, LEASE, RETENTION, TWINS, TWIN_NAMES, type Twin, keyPool, validKey, legacyScopePart, operationPool, payloadPool, tenantPool } from './arbitraries.js';
+import { INPUT_TWINS, INPUT_TWIN_NAMES, type InputTwin, LEASE, RETENTION, keyPool, twinOf, validKey, legacyScopePart, operationPool, payloadPool, tenantPool } from './arbitraries.js';
 import { type Shape, sameInput, shape } from './shape.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -28,7 +28,9 @@ export type Behaviour =
   /** Inside the work, the same triple again (reject mode, with input `input`): must be 409 or 422. */
   | { kind: 'nested'; input: number; end: Ending }
   /** The work blocks until a later `finish` step: other steps run while it holds the claim. */
-  | { kind: 'hold'; end: Ending };
+  | { kind: 'hold'; end: Ending }
+  /** `copies` identical calls at once: one runs (its work waits until every copy has been answered), the others get 409. */
+  | { kind: 'race'; copies: number; end: Ending };
 
 export interface Universe {
   tenants: Tenant[];
@@ -43,7 +45,7 @@ type Change = 'none' | 'input' | 'tenant' | 'operation' | 'key' | 'twinTenant' |
 /** Steps as generated: indexes into the universe, `again` refers to an earlier call. */
 export type StepSpec =
   | { kind: 'call'; tenant: number; operation: number; key: number; input: number; behaviour: Behaviour }
-  | { kind: 'again'; back: number; change: Change; to: number; twin: Twin; inputTwin: InputTwin; behaviour: Behaviour }
+  | { kind: 'again'; back: number; change: Change; to: number; twin: { specific: boolean; pick: number }; inputTwin: InputTwin; behaviour: Behaviour }
   | { kind: 'advance'; ms: number }
   | { kind: 'purge' }
   | { kind: 'finish' };
@@ -84,14 +86,13 @@ export function resolve(generated: Universe, specs: StepSpec[]): Script {
       } else {
         const earlier = calls[calls.length - 1 - (spec.back % calls.length)] as Call;
         call = { ...earlier, behaviour: spec.behaviour };
-        const twin = TWINS[spec.twin];
         if (spec.change === 'input') call.input = at(universe.inputs, spec.to);
         if (spec.change === 'tenant') call.tenant = at(universe.tenants, spec.to);
         if (spec.change === 'operation') call.operation = at(universe.operations, spec.to);
         if (spec.change === 'key') call.key = at(universe.keys, spec.to);
-        if (spec.change === 'twinTenant' && call.tenant !== GLOBAL_TENANT && twin(call.tenant) !== '') call.tenant = join(universe.tenants, twin(call.tenant));
-        if (spec.change === 'twinOperation' && twin(call.operation) !== '') call.operation = join(universe.operations, twin(call.operation));
-        if (spec.change === 'twinKey' && validKey(twin(call.key))) call.key = join(universe.keys, twin(call.key));
+        if (spec.change === 'twinTenant' && call.tenant !== GLOBAL_TENANT) call.tenant = join(universe.tenants, twinOf(call.tenant, spec.twin));
+        if (spec.change === 'twinOperation') call.operation = join(universe.operations, twinOf(call.operation, spec.twin));
+        if (spec.change === 'twinKey') call.key = join(universe.keys, twinOf(call.key, spec.twin, validKey));
         if (spec.change === 'twinInput') call.input = join(universe.inputs, INPUT_TWINS[spec.inputTwin](call.input));
       }
       calls.push(call);
@@ -109,8 +110,6 @@ export function resolve(generated: Universe, specs: StepSpec[]): Script {
 // Generators
 
 const index = fc.nat({ max: 9 });
-// The twins behind known defects, picked more often than the rest.
-const FREQUENT_TWINS: Twin[] = ['pad', 'upper', 'replacement', 'lone', 'nul', 'legacyForm', 'storedForm', 'fakeDigest', 'nfd'];
 const ending: fc.Arbitrary<Ending> = fc.oneof(
   { weight: 5, arbitrary: fc.record({ kind: fc.constant('value' as const), value: index }) },
   {
@@ -123,6 +122,7 @@ const behaviour: fc.Arbitrary<Behaviour> = fc.oneof(
   { weight: 6, arbitrary: fc.record({ kind: fc.constant('plain' as const), end: ending }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('nested' as const), input: index, end: ending }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('hold' as const), end: ending }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('race' as const), copies: fc.integer({ min: 2, max: 4 }), end: ending }) },
 );
 const step: fc.Arbitrary<StepSpec> = fc.oneof(
   { weight: 5, arbitrary: fc.record({ kind: fc.constant('call' as const), tenant: index, operation: index, key: index, input: index, behaviour }) },
@@ -134,7 +134,7 @@ const step: fc.Arbitrary<StepSpec> = fc.oneof(
       change: fc.constantFrom<Change>('none', 'none', 'input', 'tenant', 'operation', 'key', 'twinTenant', 'twinTenant', 'twinOperation', 'twinKey', 'twinInput', 'twinInput'),
       to: index,
       inputTwin: fc.constantFrom(...INPUT_TWIN_NAMES),
-      twin: fc.oneof({ weight: 2, arbitrary: fc.constantFrom<Twin>(...FREQUENT_TWINS) }, { weight: 1, arbitrary: fc.constantFrom(...TWIN_NAMES) }),
+      twin: fc.record({ specific: fc.boolean(), pick: fc.nat({ max: 30 }) }),
       behaviour,
     }),
   },
@@ -175,6 +175,8 @@ export interface Observation {
   /** How many times the work of its nested duplicate ran (must be 0). */
   nestedExecutions: number;
   result?: Result;
+  /** `race`: the answer of each copy. */
+  raced?: Result[];
   nested?: Result;
   /** A held call whose work is running; its result arrives with a `finish` step. */
   held?: boolean;
@@ -232,6 +234,32 @@ export async function runScript(script: Script, store: IdempotencyStore, start: 
         held.release();
         obs.result = await held.done;
       }
+    } else if (step.call.behaviour.kind === 'race') {
+      const { call } = step;
+      const { copies, end } = step.call.behaviour;
+      let arrived = 0;
+      let everyone!: () => void;
+      const allAnswered = new Promise<void>((r) => (everyone = r));
+      const racer = async (): Promise<Result> => {
+        let counted = false;
+        const arrive = () => {
+          if (counted) return;
+          counted = true;
+          if (++arrived === copies) everyone();
+        };
+        const work = async () => {
+          obs.executions++;
+          arrive();
+          await allAnswered;
+          const outcome = endingOutcome(end, values);
+          if (!outcome.ok) throw outcome.value;
+          return outcome.value;
+        };
+        const result = await settle(engine.execute({ tenant: call.tenant, operation: call.operation, key: call.key, input: call.input }, work));
+        arrive();
+        return result;
+      };
+      obs.raced = await Promise.all(Array.from({ length: copies }, racer));
     } else {
       const { call } = step;
       const { behaviour } = call;
@@ -288,6 +316,8 @@ export function traceOf(observations: Observation[]): Shape[] {
   return observations.map((o) => {
     const entry: { [key: string]: Shape } = { step: String(o.step), executions: String(o.executions), nestedExecutions: String(o.nestedExecutions) };
     if (o.result) entry.result = describeResult(o.result);
+    // Which copy of a race ran is up to the store: compare the answers as a multiset.
+    if (o.raced) entry.raced = o.raced.map((r) => JSON.stringify(describeResult(r))).sort();
     if (o.nested) entry.nested = describeResult(o.nested);
     if (o.held) entry.held = true;
     if (o.finished !== undefined) entry.finished = o.finished === null ? null : String(o.finished);
@@ -392,18 +422,21 @@ export function checkIdeal(script: Script, observations: Observation[]): string 
     const { call } = step;
     const id = rawId(call);
     const existing = records.get(id);
+    // Every answer of the step (one, or one per copy of a race) must pass `check`.
+    const results = obs.raced ?? [obs.result];
+    const all = (check: (r: Result | undefined) => string | null) => results.map(check).find(Boolean) ?? (obs.executions === 0 ? null : 'the work ran');
     if (existing && !isExpired(existing, now) && !sameInput(existing.input, call.input)) {
-      const problem = expectCode(obs.result, 'IDEMPOTENCY_KEY_REUSED') ?? (obs.executions === 0 ? null : 'the work ran');
+      const problem = all((r) => expectCode(r, 'IDEMPOTENCY_KEY_REUSED'));
       if (problem) return fail(i, `same raw triple as step ${existing.token} with another input: ${problem}`);
       continue;
     }
     if (existing && !isReclaimable(existing, now)) {
       if (existing.status === 'completed') {
         const want = { replayed: true, stored: true, fence: existing.fence, reclaimed: false, ...(existing.outcome as { ok: boolean; value: unknown }) };
-        const problem = expectOutcome(obs.result, want) ?? (obs.executions === 0 ? null : 'the work ran');
+        const problem = all((r) => expectOutcome(r, want));
         if (problem) return fail(i, `a replay of step ${existing.token}: ${problem}`);
       } else {
-        const problem = expectCode(obs.result, 'IDEMPOTENCY_KEY_IN_USE') ?? (obs.executions === 0 ? null : 'the work ran');
+        const problem = all((r) => expectCode(r, 'IDEMPOTENCY_KEY_IN_USE'));
         if (problem) return fail(i, `step ${existing.token} still holds this triple: ${problem}`);
       }
       continue;
@@ -413,7 +446,7 @@ export function checkIdeal(script: Script, observations: Observation[]): string 
     const fence = existing ? existing.fence + 1 : 1;
     const reclaimed = existing !== undefined;
     const why = existing ? `reclaims the record of step ${existing.token}` : 'a triple without a live record';
-    if (obs.executions !== 1) return fail(i, `${why} must execute once, ran ${obs.executions} times; got ${abbreviate(JSON.stringify(describeResult(obs.result)))}`);
+    if (obs.executions !== 1) return fail(i, `${why} must execute once, ran ${obs.executions} times; got ${abbreviate(JSON.stringify(results.map(describeResult)))}`);
     const record: IdealRecord = { status: 'in_progress', input: call.input, token: i, fence, leaseEnd: now + LEASE, expiresAt: now + Math.max(RETENTION, LEASE) };
     records.set(id, record);
     const { behaviour } = call;
@@ -427,8 +460,17 @@ export function checkIdeal(script: Script, observations: Observation[]): string 
       pending.push({ step: i, id, fence, reclaimed, end: behaviour.end });
       continue;
     }
+    let answer = obs.result;
+    if (behaviour.kind === 'race') {
+      // One copy ran; every other copy was told the key is in use.
+      const ran = results.filter((r) => r?.type === 'outcome' && !r.replayed);
+      const others = results.filter((r) => !ran.includes(r));
+      const problem = others.map((r) => expectCode(r, 'IDEMPOTENCY_KEY_IN_USE')).find(Boolean) ?? (ran.length === 1 ? null : `${ran.length} copies ran`);
+      if (problem) return fail(i, `race of ${behaviour.copies} copies: ${problem}`);
+      answer = ran[0];
+    }
     const outcome = endingOutcome(behaviour.end, values);
-    const problem = expectOutcome(obs.result, { replayed: false, stored: storable(behaviour.end), fence, reclaimed, ...outcome });
+    const problem = expectOutcome(answer, { replayed: false, stored: storable(behaviour.end), fence, reclaimed, ...outcome });
     if (problem) return fail(i, `${why}: ${problem}`);
     if (storable(behaviour.end)) Object.assign(record, { status: 'completed', leaseEnd: null, expiresAt: now + RETENTION, outcome });
     else records.delete(id);
@@ -468,7 +510,14 @@ function renderCall(call: Call, universe: Universe): string {
   const input = `input#${universe.inputs.findIndex((v) => Object.is(v, call.input))}`;
   const b = call.behaviour;
   const end = (e: Ending) => (e.kind === 'value' ? `returns value#${e.value % universe.values.length}` : e.kind === 'refuse' ? `throws ${e.status}${e.asObject ? ' (plain object)' : ''} with value#${e.value % universe.values.length}` : `crashes${e.status ? ` (${e.status})` : ''}`);
-  const how = b.kind === 'plain' ? end(b.end) : b.kind === 'nested' ? `calls again with input#${b.input % universe.inputs.length}, then ${end(b.end)}` : `holds, then ${end(b.end)}`;
+  const how =
+    b.kind === 'plain'
+      ? end(b.end)
+      : b.kind === 'nested'
+        ? `calls again with input#${b.input % universe.inputs.length}, then ${end(b.end)}`
+        : b.kind === 'race'
+          ? `x${b.copies} at once, the one that runs ${end(b.end)}`
+          : `holds, then ${end(b.end)}`;
   return `call(tenant ${tenant}, operation ${operation}, key ${key}, ${input}) ${how}`;
 }
 
