@@ -1,5 +1,6 @@
 import {
   type DocumentNode,
+  type ExecutionResult,
   type FieldNode,
   type GraphQLFieldResolver,
   GraphQLError,
@@ -19,6 +20,7 @@ import { fromClaim, forReplay, type IdempotencyContext } from './context.js';
 import { asGraphQLError, defaultFieldPolicy, toGraphQLError } from './errors.js';
 import { type RankedKey, findFieldKey, withoutKeyArgument } from './key-sources.js';
 import type { ResolvedOptions } from './options.js';
+import { REPLAY_HEADER } from './replay.js';
 
 /** One root mutation field of the executed operation, by response key (alias or name). */
 export interface RootField {
@@ -180,4 +182,16 @@ function rebuildError(error: unknown): unknown {
     return new GraphQLError(error.message, extensions ? { extensions } : {});
   }
   return error;
+}
+
+/** Field replays are listed in `extensions.idempotency.replayedFields`; headers when every keyed field replayed. */
+export function markFieldReplays(result: ExecutionResult, state: FieldState, isBatch: boolean, headerName: string): ExecutionResult {
+  const extensions: Record<string, unknown> = { ...result.extensions, idempotency: { replayedFields: [...state.replayed] } };
+  if (!isBatch && state.replayed.length === state.keys.size) {
+    const http = (extensions.http ?? {}) as { headers?: Record<string, string> };
+    const keys = new Set(state.keys.values());
+    const echo = keys.size === 1 ? { [headerName]: [...keys][0] as string } : {};
+    extensions.http = { ...http, headers: { ...http.headers, [REPLAY_HEADER]: 'true', ...echo } };
+  }
+  return { ...result, extensions };
 }

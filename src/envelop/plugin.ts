@@ -1,14 +1,12 @@
 import type { Plugin } from '@envelop/core';
 import { type ExecutionResult, type GraphQLSchema, getOperationAST } from 'graphql';
-import type { HeldClaim } from '../core/engine.js';
 import { IdempotencyError, KeyInvalidError, KeyMissingError, isIdempotencyError } from '../core/errors.js';
-import { type IdempotencyContext, type IdempotencyPluginContext, fromClaim } from './context.js';
-import { defaultResultPolicy, errorResult } from './errors.js';
-import { type FieldState, collectRootFields, runKeyedField, wrapMutationResolvers } from './field-level.js';
+import type { IdempotencyPluginContext } from './context.js';
+import { errorResult } from './errors.js';
+import { type FieldState, collectRootFields, markFieldReplays, runKeyedField, wrapMutationResolvers } from './field-level.js';
 import { readHeader, findOperationKey } from './key-sources.js';
-import { operationIdentity, operationInput, printDocument } from './operation-identity.js';
+import { OperationClaims } from './operation-level.js';
 import { type ResolvedOptions, type UseIdempotencyOptions, resolveOptions } from './options.js';
-import { REPLAY_HEADER, type StoredResult, fromStoredResult, toStoredResult } from './replay.js';
 
 /** The Yoga-only hooks the plugin uses, typed structurally so that Envelop users need no Yoga. */
 export interface YogaHooks {
@@ -18,8 +16,6 @@ export interface YogaHooks {
 }
 
 export type IdempotencyPlugin = Plugin<IdempotencyPluginContext> & YogaHooks;
-
-const storeCommitted = () => true;
 
 function isAsyncIterable(value: unknown): boolean {
   return typeof (value as { [Symbol.asyncIterator]?: unknown })?.[Symbol.asyncIterator] === 'function';
@@ -35,8 +31,7 @@ export function useIdempotency<TContext = any>(options: UseIdempotencyOptions<TC
   const { plugin } = resolved;
   const marker = Symbol('oncely.envelop.wrapped');
   const fieldStates = new WeakMap<object, FieldState>();
-  // Operation-level claims held between onExecute and the result hook, per request context.
-  const pending = new WeakMap<object, HeldClaim<StoredResult>>();
+  const operations = new OperationClaims(resolved);
   const batched = new WeakSet<object>();
   const wrappedSchemas = new WeakSet<GraphQLSchema>();
   // In Yoga the result is taken in onExecutionResult, after Yoga masked its errors; plain Envelop
@@ -58,26 +53,8 @@ export function useIdempotency<TContext = any>(options: UseIdempotencyOptions<TC
     });
   };
 
-  const policy = plugin.shouldStoreResult ?? defaultResultPolicy;
-
-  /** Finishes an operation-level claim with the operation's result: stored, or the key released. */
-  const settle = async (context: object, result: unknown, setResult: (result: ExecutionResult) => void) => {
-    const claim = pending.get(context);
-    if (!claim) return;
-    pending.delete(context);
-    const single = result && !isAsyncIterable(result) && !Array.isArray(result) ? (result as ExecutionResult) : undefined;
-    // In transactional mode (the claim carries tx), like field keys and tRPC, any error fails the
-    // outcome: the writes through tx and the claim roll back, nothing is stored.
-    const failed = single === undefined || (claim.context.tx !== undefined && (single.errors?.length ?? 0) > 0);
-    try {
-      if (!failed && policy(single)) await claim.commit({ ok: true, value: toStoredResult(single) });
-      else await claim.release();
-    } catch (error) {
-      // Transactional mode: the commit failed, so the mutation's writes are gone. Say so.
-      if (isIdempotencyError(error)) setResult(errorResult(error));
-      else throw error;
-    }
-  };
+  const settle = (context: object, result: unknown, setResult: (result: ExecutionResult) => void) =>
+    operations.settle(context, result && !isAsyncIterable(result) && !Array.isArray(result) ? (result as ExecutionResult) : undefined, setResult);
 
   return {
     onYogaInit() {
@@ -118,31 +95,16 @@ export function useIdempotency<TContext = any>(options: UseIdempotencyOptions<TC
         const bestFieldRank = Math.min(...(fields ?? []).map((f) => f.found?.rank ?? Number.POSITIVE_INFINITY));
 
         if (operationKey && operationKey.rank < bestFieldRank) {
-          const tenant = await resolved.getTenant(context as TContext);
-          const document = printDocument(args.document);
-          const operationName = operation.name?.value ?? args.operationName ?? undefined;
-          const begun = await resolved.engine.begin<StoredResult>({
-            tenant,
-            operation: operationIdentity(resolved, { operationName, document, context }),
+          const begun = await operations.begin(context, {
+            tenant: await resolved.getTenant(context as TContext),
             key: operationKey.key,
-            input: operationInput(document, operationName, args.variableValues),
-            // The result policy decides in settle(): what reaches commit() is stored.
-            shouldStore: storeCommitted,
-            ...(plugin.transactional === undefined ? {} : { transactional: plugin.transactional }),
-            ...(plugin.inProgress === undefined ? {} : { inProgress: plugin.inProgress }),
-            ...(plugin.waitTimeout === undefined ? {} : { waitTimeout: plugin.waitTimeout }),
+            document: args.document,
+            operationName: operation.name?.value ?? args.operationName ?? undefined,
+            variables: args.variableValues,
+            isBatch,
           });
-          if (begun.replayed) {
-            const { outcome, key } = begun.execution;
-            if (!outcome.ok) {
-              if (isIdempotencyError(outcome.error)) return refuse(outcome.error);
-              throw outcome.error;
-            }
-            return setResultAndStopExecution(replayed(outcome.value, key, isBatch));
-          }
-          // This request holds the claim: run the operation, settle with its result.
-          extendContext({ idempotency: fromClaim(begun.context) satisfies IdempotencyContext });
-          pending.set(context, begun);
+          if ('replay' in begun) return setResultAndStopExecution(begun.replay);
+          extendContext({ idempotency: begun.idempotency });
           if (inYoga) return;
           // Plain Envelop: a throwing executor must still release the claim.
           setExecuteFn(async (executionArgs) => {
@@ -177,7 +139,7 @@ export function useIdempotency<TContext = any>(options: UseIdempotencyOptions<TC
           onExecuteDone: ({ result, setResult }) => {
             fieldStates.delete(context);
             if (state.replayed.length === 0 || isAsyncIterable(result)) return;
-            setResult(markFieldReplays(result as ExecutionResult, state, isBatch));
+            setResult(markFieldReplays(result as ExecutionResult, state, isBatch, resolved.headerName));
           },
         };
       } catch (error) {
@@ -190,25 +152,6 @@ export function useIdempotency<TContext = any>(options: UseIdempotencyOptions<TC
       await settle(context, result, setResult);
     },
   };
-}
-
-/** A replayed operation: headers for a single request; in a batch (one set of headers) a body marker. */
-function replayed(stored: StoredResult, key: string, isBatch: boolean): ExecutionResult {
-  if (!isBatch) return fromStoredResult(stored, { [REPLAY_HEADER]: 'true', 'Idempotency-Key': key });
-  const result = fromStoredResult(stored, undefined);
-  return { ...result, extensions: { ...result.extensions, idempotency: { replayed: true, key } } };
-}
-
-/** Field replays are listed in `extensions.idempotency.replayedFields`; headers when every keyed field replayed. */
-function markFieldReplays(result: ExecutionResult, state: FieldState, isBatch: boolean): ExecutionResult {
-  const extensions: Record<string, unknown> = { ...result.extensions, idempotency: { replayedFields: [...state.replayed] } };
-  if (!isBatch && state.replayed.length === state.keys.size) {
-    const http = (extensions.http ?? {}) as { headers?: Record<string, string> };
-    const keys = new Set(state.keys.values());
-    const echo = keys.size === 1 && typeof [...keys][0] === 'string' ? { 'Idempotency-Key': [...keys][0] as string } : {};
-    extensions.http = { ...http, headers: { ...http.headers, [REPLAY_HEADER]: 'true', ...echo } };
-  }
-  return { ...result, extensions };
 }
 
 function missingKeyMessage(options: ResolvedOptions, coordinate: string): string {

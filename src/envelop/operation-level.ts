@@ -1,0 +1,76 @@
+import type { DocumentNode, ExecutionResult } from 'graphql';
+import type { HeldClaim, Tenant } from '../core/engine.js';
+import { isIdempotencyError } from '../core/errors.js';
+import { type IdempotencyContext, fromClaim } from './context.js';
+import { defaultResultPolicy, errorResult } from './errors.js';
+import { operationIdentity, operationInput, printDocument } from './operation-identity.js';
+import type { ResolvedOptions } from './options.js';
+import { REPLAY_HEADER, type StoredResult, fromStoredResult, toStoredResult } from './replay.js';
+
+export type Begin = { replay: ExecutionResult } | { idempotency: IdempotencyContext };
+
+// The result policy decides in settle(): what reaches commit() is stored.
+const storeCommitted = () => true;
+
+/**
+ * Operation-level keys (header, extensions, getKey): one record for the whole operation's result.
+ * The claim begins in onExecute and is committed or released when the result is known (Yoga's
+ * onExecutionResult, after masking; plain Envelop's onExecuteDone).
+ */
+export class OperationClaims {
+  private readonly held = new WeakMap<object, HeldClaim<StoredResult>>();
+
+  constructor(private readonly options: ResolvedOptions) {}
+
+  /** A replay to answer with, or the context of the claim this request now holds. Throws refusals. */
+  async begin(
+    context: object,
+    request: { tenant: Tenant; key: unknown; document: DocumentNode; operationName: string | undefined; variables: unknown; isBatch: boolean },
+  ): Promise<Begin> {
+    const { plugin, engine } = this.options;
+    const document = printDocument(request.document);
+    const begun = await engine.begin<StoredResult>({
+      tenant: request.tenant,
+      operation: operationIdentity(this.options, { operationName: request.operationName, document, context }),
+      key: request.key,
+      input: operationInput(document, request.operationName, request.variables),
+      shouldStore: storeCommitted,
+      ...(plugin.transactional === undefined ? {} : { transactional: plugin.transactional }),
+      ...(plugin.inProgress === undefined ? {} : { inProgress: plugin.inProgress }),
+      ...(plugin.waitTimeout === undefined ? {} : { waitTimeout: plugin.waitTimeout }),
+    });
+    if (begun.replayed) {
+      const { outcome, key } = begun.execution;
+      if (!outcome.ok) throw outcome.error;
+      return { replay: replayed(outcome.value, key, request.isBatch, this.options.headerName) };
+    }
+    this.held.set(context, begun);
+    return { idempotency: fromClaim(begun.context) };
+  }
+
+  /** Finishes the request's claim with the operation's result: stored, or the key released. */
+  async settle(context: object, result: ExecutionResult | undefined, setResult: (result: ExecutionResult) => void): Promise<void> {
+    const claim = this.held.get(context);
+    if (!claim) return;
+    this.held.delete(context);
+    // In transactional mode (the claim carries tx), like field keys and tRPC, any error fails the
+    // outcome: the writes through tx and the claim roll back, nothing is stored.
+    const failed = result === undefined || (claim.context.tx !== undefined && (result.errors?.length ?? 0) > 0);
+    const policy = this.options.plugin.shouldStoreResult ?? defaultResultPolicy;
+    try {
+      if (!failed && policy(result)) await claim.commit({ ok: true, value: toStoredResult(result) });
+      else await claim.release();
+    } catch (error) {
+      // Transactional mode: the commit failed, so the mutation's writes are gone. Say so.
+      if (isIdempotencyError(error)) setResult(errorResult(error));
+      else throw error;
+    }
+  }
+}
+
+/** A replayed operation: headers for a single request; in a batch (one set of headers) a body marker. */
+function replayed(stored: StoredResult, key: string, isBatch: boolean, headerName: string): ExecutionResult {
+  if (!isBatch) return fromStoredResult(stored, { [REPLAY_HEADER]: 'true', [headerName]: key });
+  const result = fromStoredResult(stored, undefined);
+  return { ...result, extensions: { ...result.extensions, idempotency: { replayed: true, key } } };
+}
