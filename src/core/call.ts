@@ -22,8 +22,10 @@ export interface IdempotentCall {
   /**
    * Transactional mode: the claim, the work's writes through `claim.tx` and the stored outcome
    * commit together or not at all, so database side effects happen exactly once even if the
-   * process dies. Duplicates wait for the transaction and then replay. Failures roll everything
-   * back (the claim too), so only successes are stored. Default: the engine's `transactional`.
+   * process dies. Duplicates wait for the transaction and then replay. A failed outcome never
+   * commits the work's writes: they are undone; the store policy then decides, as in lease mode,
+   * whether the error is stored (deterministic errors) or the key released (unexpected errors).
+   * Default: the engine's `transactional`.
    */
   transactional?: boolean;
 }
@@ -75,8 +77,17 @@ export interface Replay<T> {
 export interface HeldClaim<T, Tx = unknown> {
   readonly replayed: false;
   readonly context: ClaimContext<Tx>;
-  commit(outcome: Outcome<T>): Promise<Execution<T>>;
+  commit(outcome: Outcome<T>, options?: CommitOptions): Promise<Execution<T>>;
   release(): Promise<void>;
+}
+
+export interface CommitOptions {
+  /**
+   * Transactional mode: the outcome is a failure although it is a value (e.g. a GraphQL result
+   * with errors), so the work's writes are undone before it is stored, as for a thrown error.
+   * Ignored in lease mode, where nothing can undo the writes.
+   */
+  failed?: boolean;
 }
 
 export type Begun<T, Tx = unknown> = Replay<T> | HeldClaim<T, Tx>;

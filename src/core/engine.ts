@@ -110,15 +110,17 @@ export class Idempotency {
     }
     const open = await openTransaction(store, async (txStore, tx) => {
       const result = await claimRecord(txStore, request, this.config);
-      return { begun: { result, tx }, holds: result.kind === 'claimed' };
+      // The point a failed outcome's writes are undone to, keeping the claim.
+      if (result.kind === 'claimed') await txStore.markWork?.();
+      return { begun: { result, tx, undoable: typeof txStore.undoWork === 'function' }, holds: result.kind === 'claimed' };
     });
-    const { result, tx } = open.begun;
+    const { result, tx, undoable } = open.begun;
     if (result.kind !== 'claimed') {
       await open.finish(null);
       return this.answerExisting<T>(result, emit);
     }
     this.emitClaimed(emit, result, call);
-    return transactionClaim<T>(this.kit(emit), { call, scope, record: result.record, reclaimed: result.reclaimed, deriveKey }, open, tx);
+    return transactionClaim<T>(this.kit(emit), { call, scope, record: result.record, reclaimed: result.reclaimed, deriveKey }, open, tx, undoable);
   }
 
   /** Validates a raw key with this engine's rules (adapters check keys before running anything). */

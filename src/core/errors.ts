@@ -1,28 +1,13 @@
+import { IDEMPOTENCY_ERROR_STATUS, type IdempotencyErrorCode } from '../protocol/answers.js';
+
 /**
  * One small hierarchy with stable string codes. Adapters map `code` (never the class or the
- * message) to HTTP statuses, GraphQL `extensions.code` and tRPC error codes.
+ * message) to HTTP statuses, GraphQL `extensions.code` and tRPC error codes. The codes and their statuses are part of the wire contract (src/protocol).
  */
-export type IdempotencyErrorCode =
-  | 'IDEMPOTENCY_KEY_MISSING'
-  | 'IDEMPOTENCY_KEY_INVALID'
-  | 'IDEMPOTENCY_KEY_REUSED'
-  | 'IDEMPOTENCY_KEY_IN_USE'
-  | 'IDEMPOTENCY_PAYLOAD_INVALID'
-  | 'IDEMPOTENCY_RESPONSE_NOT_STORABLE'
-  | 'IDEMPOTENCY_CONFIGURATION'
-  | 'IDEMPOTENCY_STORE_UNAVAILABLE';
+export type { IdempotencyErrorCode };
 
-/** The HTTP status each code stands for; adapters use this table instead of their own. */
-export const httpStatusOf: Record<IdempotencyErrorCode, number> = {
-  IDEMPOTENCY_KEY_MISSING: 400,
-  IDEMPOTENCY_KEY_INVALID: 400,
-  IDEMPOTENCY_KEY_REUSED: 422,
-  IDEMPOTENCY_KEY_IN_USE: 409,
-  IDEMPOTENCY_PAYLOAD_INVALID: 400,
-  IDEMPOTENCY_RESPONSE_NOT_STORABLE: 500,
-  IDEMPOTENCY_CONFIGURATION: 500,
-  IDEMPOTENCY_STORE_UNAVAILABLE: 503,
-};
+/** The HTTP status each code stands for (the wire contract, src/protocol); adapters use this table. */
+export const httpStatusOf: Readonly<Record<IdempotencyErrorCode, number>> = IDEMPOTENCY_ERROR_STATUS;
 
 export class IdempotencyError extends Error {
   readonly code: IdempotencyErrorCode;

@@ -99,10 +99,12 @@ export function leaseClaim<T>(kit: ClaimKit, claimed: Claimed): HeldClaim<T> {
 
 /**
  * Transactional mode: nobody sees the claim before the transaction commits, so there is no lease
- * to renew. A success is stored and committed with the work's writes through `tx`; a failure, or
- * release(), rolls everything back, the claim included: only successes are stored.
+ * to renew. A success is stored and committed with the work's writes through `tx`. A failed
+ * outcome never commits those writes: the transaction returns to the point right after the claim
+ * and, when the store policy keeps the error (a deterministic one), stores it there, so retries
+ * replay it as in lease mode; otherwise, or on release(), everything rolls back, the claim too.
  */
-export function transactionClaim<T>(kit: ClaimKit, claimed: Claimed, open: OpenTransaction<unknown>, tx: unknown): HeldClaim<T> {
+export function transactionClaim<T>(kit: ClaimKit, claimed: Claimed, open: OpenTransaction<unknown>, tx: unknown, undoable: boolean): HeldClaim<T> {
   const { scope, record } = claimed;
   const finish = once();
   const rollBack = async (kind?: 'success' | 'error') => {
@@ -112,20 +114,23 @@ export function transactionClaim<T>(kit: ClaimKit, claimed: Claimed, open: OpenT
   return {
     replayed: false,
     context: contextOf(claimed, new AbortController().signal, tx),
-    async commit(outcome) {
+    async commit(outcome, options = {}) {
       finish();
-      if (!outcome.ok) {
+      const failed = !outcome.ok || options.failed === true;
+      const policy = claimed.call.shouldStore ?? kit.shouldStore;
+      if (failed && !(undoable && policy(outcome))) {
         await rollBack('error');
         return execution(claimed, outcome, false);
       }
       const done = await completion(kit, scope, outcome);
       // Not cached: only the commit makes it true.
       await open.finish(async (txStore) => {
+        if (failed) await txStore.undoWork!();
         if (!(await txStore.complete(scope, record.token, done))) {
           throw new StoreUnavailableError(new Error('The claim vanished inside its own transaction.'));
         }
       });
-      kit.emit({ type: 'completed', fence: record.fence, outcome: 'success', ...kit.payload(outcome) });
+      kit.emit({ type: 'completed', fence: record.fence, outcome: outcome.ok ? 'success' : 'error', ...kit.payload(outcome) });
       return execution(claimed, outcome, true);
     },
     async release() {

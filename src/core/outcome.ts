@@ -1,12 +1,10 @@
+import { isDeterministicClientStatus } from '../protocol/answers.js';
+
 /** What a piece of work ended with. Stored and replayed as a whole. */
 export type Outcome<T = unknown> = { ok: true; value: T } | { ok: false; error: unknown };
 
 /** Decides whether an outcome is stored for replay (true) or the claim is released (false). */
 export type StorePolicy = (outcome: Outcome) => boolean;
-
-// Statuses that say "try again later" or "the caller's credentials were wrong": a retry should
-// run again, so they are not stored.
-const RETRYABLE_CLIENT_STATUSES = new Set([401, 403, 408, 409, 423, 425, 429, 499]);
 
 function statusOf(error: unknown): number | undefined {
   if (typeof error !== 'object' || error === null) return undefined;
@@ -15,10 +13,13 @@ function statusOf(error: unknown): number | undefined {
   return typeof value === 'number' ? value : undefined;
 }
 
-/** An error that will come out the same on every retry: a 4xx other than 401/403/408/409/423/425/429/499. */
+/**
+ * An error that will come out the same on every retry: its `status` (or `statusCode`) is a 4xx
+ * other than 401/403/408/409/423/425/429/499 (the protocol's rule, src/protocol/answers.ts).
+ */
 export function isDeterministicClientError(error: unknown): boolean {
   const status = statusOf(error);
-  return status !== undefined && status >= 400 && status < 500 && !RETRYABLE_CLIENT_STATUSES.has(status);
+  return status !== undefined && isDeterministicClientStatus(status);
 }
 
 /**

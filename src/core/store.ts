@@ -50,7 +50,18 @@ export interface Completion {
  * (for Prisma: the interactive transaction client).
  */
 export interface TransactionalStore extends IdempotencyStore {
-  transaction<R>(fn: (store: IdempotencyStore, tx: unknown) => Promise<R>): Promise<R>;
+  transaction<R>(fn: (store: TransactionScope, tx: unknown) => Promise<R>): Promise<R>;
+}
+
+/**
+ * The store bound to one transaction. `markWork()` is called right after the claim, before the work
+ * runs; `undoWork()` rolls the transaction back to that point (the work's writes are gone, the
+ * claim stays), so that a failed outcome can still be stored in the same transaction. A store
+ * without them rolls back the whole transaction for failed outcomes and stores nothing.
+ */
+export interface TransactionScope extends IdempotencyStore {
+  markWork?(): Promise<void>;
+  undoWork?(): Promise<void>;
 }
 
 export function isTransactionalStore(store: IdempotencyStore): store is TransactionalStore {

@@ -1,10 +1,10 @@
 import { IdempotencyError, StoreUnavailableError } from './errors.js';
-import type { IdempotencyStore, TransactionalStore } from './store.js';
+import type { TransactionScope, TransactionalStore } from './store.js';
 
 // Thrown inside the transaction to roll it back without an error for the caller.
 const ROLLBACK = Symbol('oncely.rollback');
 
-export type Completion = (store: IdempotencyStore) => Promise<void>;
+export type Completion = (store: TransactionScope) => Promise<void>;
 
 export interface OpenTransaction<B> {
   /** What `begin` returned inside the transaction. */
@@ -24,7 +24,7 @@ export interface OpenTransaction<B> {
  */
 export async function openTransaction<B>(
   store: TransactionalStore,
-  begin: (txStore: IdempotencyStore, tx: unknown) => Promise<{ begun: B; holds: boolean }>,
+  begin: (txStore: TransactionScope, tx: unknown) => Promise<{ begun: B; holds: boolean }>,
 ): Promise<OpenTransaction<B>> {
   let handOut!: (begun: B) => void;
   const handedOut = new Promise<B>((resolve) => {

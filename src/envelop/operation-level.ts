@@ -5,7 +5,7 @@ import { type IdempotencyContext, fromClaim } from './context.js';
 import { defaultResultPolicy, errorResult } from './errors.js';
 import { operationIdentity, operationInput, printDocument } from './operation-identity.js';
 import type { ResolvedOptions } from './options.js';
-import { REPLAY_HEADER, type StoredResult, fromStoredResult, toStoredResult } from './replay.js';
+import { REPLAY_HEADER, type StoredResult, fromStoredResult, markStored, toStoredResult } from './replay.js';
 
 export type Begin = { replay: ExecutionResult } | { idempotency: IdempotencyContext };
 
@@ -53,13 +53,20 @@ export class OperationClaims {
     const claim = this.held.get(context);
     if (!claim) return;
     this.held.delete(context);
-    // In transactional mode (the claim carries tx), like field keys and tRPC, any error fails the
-    // outcome: the writes through tx and the claim roll back, nothing is stored.
-    const failed = result === undefined || (claim.context.tx !== undefined && (result.errors?.length ?? 0) > 0);
     const policy = this.options.plugin.shouldStoreResult ?? defaultResultPolicy;
+    // Transactional mode (the claim carries tx): a result with any error is a failed outcome, whose
+    // writes through tx are undone, like a thrown error of a field key or a tRPC procedure. It is
+    // stored only if no root field completed: a replay must not report writes that were undone.
+    const transactional = claim.context.tx !== undefined;
+    const failed = transactional && result !== undefined && (result.errors?.length ?? 0) > 0;
+    const storable = result !== undefined && policy(result) && (!failed || !someRootFieldCompleted(result));
     try {
-      if (!failed && policy(result)) await claim.commit({ ok: true, value: toStoredResult(result) });
-      else await claim.release();
+      if (storable) {
+        // What is stored must not look retryable to clients (src/protocol/answers.ts): see markStored.
+        const answer = markStored(result);
+        await claim.commit({ ok: true, value: toStoredResult(answer) }, { failed });
+        if (answer !== result) setResult(answer);
+      } else await claim.release();
     } catch (error) {
       // Transactional mode: the commit failed, so the mutation's writes are gone. Say so.
       if (isIdempotencyError(error)) setResult(errorResult(error));
@@ -73,4 +80,10 @@ function replayed(stored: StoredResult, key: string, isBatch: boolean, headerNam
   if (!isBatch) return fromStoredResult(stored, { [REPLAY_HEADER]: 'true', [headerName]: key });
   const result = fromStoredResult(stored, undefined);
   return { ...result, extensions: { ...result.extensions, idempotency: { replayed: true, key } } };
+}
+
+/** Whether a root field of the result completed (has no error of its own). */
+function someRootFieldCompleted(result: ExecutionResult): boolean {
+  const failedRoots = new Set((result.errors ?? []).map((e) => e.path?.[0]));
+  return Object.keys(result.data ?? {}).some((responseKey) => !failedRoots.has(responseKey));
 }

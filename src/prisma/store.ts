@@ -1,10 +1,12 @@
 import { ConfigurationError } from '../core/errors.js';
 import type { IdempotencyRecord, RecordScope, RecordStatus } from '../core/record.js';
-import type { Completion, IdempotencyStore, TransactionalStore } from '../core/store.js';
+import type { Completion, TransactionScope, TransactionalStore } from '../core/store.js';
 import { type InteractiveTransaction, type PrismaClientLike, type Provider, detectProvider } from './client.js';
 import { type Statements, buildStatements } from './dialect.js';
 import { findTableProblems, tableProblemError } from './schema-check.js';
 import { isTransientConflict, retryTransient } from './transient.js';
+
+const WORK_SAVEPOINT = 'oncely_work';
 
 /** A transaction rolled back because its claim statement deadlocked (see transaction()). */
 class ClaimConflict extends Error {
@@ -122,6 +124,16 @@ export class PrismaStore implements TransactionalStore {
    * is retried with bounded backoff (the database rolled the statement back); inside one it rolled
    * the transaction back, so it is the caller's to retry.
    */
+  /** Transactional mode: the point after the claim that undoWork() returns to. */
+  async markWork(): Promise<void> {
+    await this.client.$executeRawUnsafe(`SAVEPOINT ${WORK_SAVEPOINT}`);
+  }
+
+  /** Transactional mode: undoes the work's writes, keeping the claim (see TransactionScope). */
+  async undoWork(): Promise<void> {
+    await this.client.$executeRawUnsafe(`ROLLBACK TO SAVEPOINT ${WORK_SAVEPOINT}`);
+  }
+
   private async run<T>(statement: () => PromiseLike<T>, beforeWork = false): Promise<T> {
     await this.verify();
     if (!this.claimConflict) return retryTransient(statement);
@@ -138,7 +150,7 @@ export class PrismaStore implements TransactionalStore {
    * and MySQL: a duplicate blocked on the unique index sees the committed record once it is let
    * through. SQLite serializes transactions.
    */
-  async transaction<R>(fn: (store: IdempotencyStore, tx: unknown) => Promise<R>): Promise<R> {
+  async transaction<R>(fn: (store: TransactionScope, tx: unknown) => Promise<R>): Promise<R> {
     const begin = this.client.$transaction as InteractiveTransaction | undefined;
     if (typeof begin !== 'function') {
       throw new ConfigurationError('PrismaStore: transactional mode needs a full PrismaClient (with $transaction), not a transaction client.');

@@ -68,9 +68,10 @@ for (const db of testDatabases()) {
       expect(await rows(note)).toBe(0);
     });
 
-    // One rule for every adapter in transactional mode: an outcome with any error commits nothing
-    // (writes through tx and the claim roll back) and stores nothing; the retry runs again.
-    it('rolls back an expected GraphQLError thrown after a tx write and stores nothing (operation key)', async () => {
+    // One rule for every adapter in transactional mode: a failed outcome never commits the
+    // mutation's writes through tx; the store policy then decides, as in lease mode, whether the
+    // error is stored (deterministic: replayed to every retry) or the key released (unexpected).
+    it('undoes the tx write of an expected GraphQLError and stores the error; the retry replays it (operation key)', async () => {
       const note = newKey('n');
       const key = newKey();
       const body = { query: 'mutation Rec($n: String!) { record(note: $n, declined: true) }', variables: { n: note } };
@@ -78,16 +79,15 @@ for (const db of testDatabases()) {
       const first = await post(server.url, body, { 'Idempotency-Key': key });
       expect(first.json.errors[0]).toMatchObject({ message: 'Card declined', extensions: { code: 'CARD_DECLINED' } });
       expect(await rows(note)).toBe(0);
-      expect(await records(key)).toBe(0);
+      expect(await records(key)).toBe(1);
       const again = await post(server.url, body, { 'Idempotency-Key': key });
-      expect(server.calls.record).toBe(before + 2);
-      expect(again.headers.get('idempotent-replayed')).toBeNull();
+      expect(server.calls.record).toBe(before + 1);
+      expect(again.headers.get('idempotent-replayed')).toBe('true');
       expect(again.text).toBe(first.text);
       expect(await rows(note)).toBe(0);
-      expect(await records(key)).toBe(0);
     });
 
-    it('rolls back every root field of an operation key when one of them fails with an expected error (partial data)', async () => {
+    it('undoes every root field of an operation key when one fails with an expected error, and releases the key: a replay must not report undone writes (partial data)', async () => {
       const ok = newKey('n');
       const declined = newKey('n');
       const key = newKey();
@@ -108,7 +108,7 @@ for (const db of testDatabases()) {
       expect(await records(key)).toBe(0);
     });
 
-    it('rolls back an expected GraphQLError thrown after a tx write and stores nothing (field key)', async () => {
+    it('undoes the tx write of an expected GraphQLError and stores the error; the retry replays it (field key)', async () => {
       const note = newKey('n');
       const key = newKey();
       const query = `mutation { record(note: "${note}", declined: true, idempotencyKey: "${key}") }`;
@@ -116,15 +116,15 @@ for (const db of testDatabases()) {
       const first = await post(server.url, { query });
       expect(first.json.errors[0]).toMatchObject({ message: 'Card declined', path: ['record'], extensions: { code: 'CARD_DECLINED' } });
       expect(await rows(note)).toBe(0);
-      expect(await records(key)).toBe(0);
+      expect(await records(key)).toBe(1);
       const again = await post(server.url, { query });
-      expect(server.calls.record).toBe(before + 2);
-      expect(again.json.extensions).toBeUndefined();
+      expect(server.calls.record).toBe(before + 1);
+      expect(again.json.extensions).toEqual({ idempotency: { replayedFields: ['record'] } });
+      expect(again.json.errors[0]).toMatchObject({ message: 'Card declined', path: ['record'] });
       expect(await rows(note)).toBe(0);
-      expect(await records(key)).toBe(0);
     });
 
-    it('property: a keyed transaction commits and stores exactly when its outcome has no error', async () => {
+    it('property: writes commit exactly for clean outcomes; deterministic failures are stored without their writes, unexpected ones released', async () => {
       const kind = fc.constantFrom('ok' as const, 'declined' as const, 'fail' as const);
       await fc.assert(
         fc.asyncProperty(fc.array(kind, { minLength: 1, maxLength: 3 }), fc.boolean(), async (kinds, operationKey) => {
@@ -138,18 +138,23 @@ for (const db of testDatabases()) {
           const body = { query: `mutation Many { ${fields.join(' ')} }` };
           const headers: Record<string, string> = operationKey ? { 'Idempotency-Key': keys[0]! } : {};
           const clean = kinds.every((k) => k === 'ok');
+          // An operation key stores a failed result only when no root field completed and every
+          // error is expected; a field key stores its field's success or expected error.
+          const operationStored = clean || kinds.every((k) => k === 'declined');
           // The unit of one transaction: the whole operation, or each keyed field.
           const committed = (i: number) => (operationKey ? clean : kinds[i] === 'ok');
+          const stored = (i: number) => (operationKey ? operationStored : kinds[i] !== 'fail');
           const before = server.calls.record;
-          await post(server.url, body, headers);
+          const first = await post(server.url, body, headers);
           for (const [i, note] of notes.entries()) expect(await rows(note), `${kinds} ${operationKey} f${i}`).toBe(committed(i) ? 1 : 0);
-          if (operationKey) expect(await records(keys[0]!)).toBe(clean ? 1 : 0);
-          else for (const [i, key] of keys.entries()) expect(await records(key)).toBe(committed(i) ? 1 : 0);
-          // The retry runs again exactly what was not committed; nothing is written twice.
-          await post(server.url, body, headers);
-          const reran = operationKey ? (clean ? 0 : kinds.length) : kinds.filter((k) => k !== 'ok').length;
+          if (operationKey) expect(await records(keys[0]!)).toBe(operationStored ? 1 : 0);
+          else for (const [i, key] of keys.entries()) expect(await records(key)).toBe(stored(i) ? 1 : 0);
+          // The retry runs again exactly what was not stored; nothing is written twice.
+          const again = await post(server.url, body, headers);
+          const reran = operationKey ? (operationStored ? 0 : kinds.length) : kinds.filter((k) => k === 'fail').length;
           expect(server.calls.record).toBe(before + kinds.length + reran);
           for (const [i, note] of notes.entries()) expect(await rows(note)).toBe(committed(i) ? 1 : 0);
+          if (operationKey && operationStored) expect(again.text).toBe(first.text);
         }),
         { numRuns: 20 },
       );

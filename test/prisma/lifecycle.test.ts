@@ -38,17 +38,25 @@ for (const db of testDatabases()) {
       expect(replay.replayed && replay.execution.outcome).toEqual({ ok: true, value: 'done' });
     });
 
-    it('release and a failed outcome roll the writes and the claim back', async () => {
+    it('a deterministic failure undoes the writes and is stored; release and an unexpected failure roll everything back', async () => {
       await ready;
       const { store } = await freshStore(db, client);
       const engine = new Idempotency({ store, transactional: true });
+      const declined = `lc-declined-${Date.now()}-${Math.random()}`;
+      const claim = await engine.begin({ tenant: 't', operation: 'op', key: declined, input: 1 });
+      if (claim.replayed) throw new Error('expected a claim');
+      await insert(claim.context.tx, declined);
+      expect((await claim.commit({ ok: false, error: Object.assign(new Error('declined'), { status: 402 }) })).stored).toBe(true);
+      expect(await count(declined)).toBe(0);
+      const replay = await engine.begin({ tenant: 't', operation: 'op', key: declined, input: 1 });
+      expect(replay.replayed && (replay.execution.outcome as { error: Error }).error.message).toBe('declined');
       for (const finish of ['release', 'fail'] as const) {
         const id = `lc-${finish}-${Date.now()}-${Math.random()}`;
         const claim = await engine.begin({ tenant: 't', operation: 'op', key: id, input: 1 });
         if (claim.replayed) throw new Error('expected a claim');
         await insert(claim.context.tx, id);
         if (finish === 'release') await claim.release();
-        else expect((await claim.commit({ ok: false, error: Object.assign(new Error('declined'), { status: 402 }) })).stored).toBe(false);
+        else expect((await claim.commit({ ok: false, error: new Error('provider timeout') })).stored).toBe(false);
         expect(await count(id)).toBe(0);
         const next = await engine.begin({ tenant: 't', operation: 'op', key: id, input: 1 });
         expect(next.replayed).toBe(false);

@@ -89,9 +89,10 @@ for (const db of testDatabases()) {
       expect(await records(key)).toBe(1);
     });
 
-    // The rule of every adapter in transactional mode: an outcome with any error commits nothing
-    // and stores nothing, even BAD_REQUEST, which lease mode stores and replays.
-    it('rolls the order back with the claim when the procedure fails with BAD_REQUEST after a tx write; nothing is stored, a retry runs again', async () => {
+    // The rule of every adapter in transactional mode: a failed outcome never commits the
+    // procedure's writes through tx; the store policy then decides, as in lease mode: BAD_REQUEST
+    // is stored and replayed, INTERNAL_SERVER_ERROR releases the key.
+    it('undoes the order of a procedure failing with BAD_REQUEST after a tx write, stores the error and replays it', async () => {
       const customer = `c-${randomUUID()}`;
       const key = `k-${randomUUID()}`;
       const before = runs;
@@ -99,10 +100,11 @@ for (const db of testDatabases()) {
         const error = await trpc().order.mutate({ customer, fail: true }, { context: { key } }).catch((e: unknown) => e);
         expect(error).toBeInstanceOf(TRPCClientError);
         expect((error as TRPCClientError<any>).data?.code).toBe('BAD_REQUEST');
+        expect((error as TRPCClientError<any>).message).toBe('rolled back');
         expect(await setup.client.order.count({ where: { customer } })).toBe(0);
-        expect(await records(key)).toBe(0);
+        expect(await records(key)).toBe(1);
       }
-      expect(runs - before).toBe(2);
+      expect(runs - before).toBe(1);
     });
   });
 }
