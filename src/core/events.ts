@@ -1,37 +1,47 @@
 import type { IdempotencyErrorCode } from './errors.js';
 
-export type IdempotencyEventType =
-  | 'claimed'
-  | 'replayed'
-  | 'conflict'
-  | 'mismatch'
-  | 'completed'
-  | 'released'
-  | 'lease_lost'
-  | 'purged';
-
-/** One observation. Carries no request or response payloads unless `eventPayloads` is on. */
-export interface IdempotencyEvent {
-  type: IdempotencyEventType;
-  tenant?: string;
-  operation?: string;
-  key?: string;
+/** Where an event happened: the record's stored scope. */
+interface CallEvent {
+  tenant: string;
+  operation: string;
+  key: string;
   /** Claim number of the record (see IdempotencyRecord.fence). */
-  fence?: number;
-  /** claimed: true when an abandoned or expired record was taken over. */
-  reclaimed?: boolean;
-  /** Milliseconds from the start of the call (or of the purge) to this event. */
+  fence: number;
+  /** Milliseconds from the start of the call to this event. */
   durationMs: number;
-  /** replayed: whether the replayed outcome is an error. completed/released: the outcome's kind. */
-  outcome?: 'success' | 'error';
-  /** replayed: true when served from the local cache without asking the store. */
-  cached?: boolean;
-  /** conflict / mismatch: the error code given to the caller. */
-  code?: IdempotencyErrorCode;
-  /** purged: records deleted. */
-  count?: number;
-  /** With eventPayloads: the input (claimed) or the outcome (completed, replayed). */
-  payload?: unknown;
 }
 
+/**
+ * One observation, discriminated by `type`. Carries no request or response payloads unless
+ * `eventPayloads` is on.
+ */
+export type IdempotencyEvent =
+  /** This call claimed the key; `reclaimed` when it took over an abandoned or expired record. With eventPayloads: the input. */
+  | (CallEvent & { type: 'claimed'; reclaimed: boolean; payload?: unknown })
+  /** A stored outcome was returned; `cached` when served by the local cache. With eventPayloads: the outcome. */
+  | (CallEvent & { type: 'replayed'; outcome: 'success' | 'error'; cached: boolean; payload?: unknown })
+  /** Refused: another request holds the key (409). */
+  | (CallEvent & { type: 'conflict'; code: Extract<IdempotencyErrorCode, 'IDEMPOTENCY_KEY_IN_USE'> })
+  /** Refused: the key was used with another input (422). */
+  | (CallEvent & { type: 'mismatch'; code: Extract<IdempotencyErrorCode, 'IDEMPOTENCY_KEY_REUSED'> })
+  /** The outcome was stored. With eventPayloads: the outcome. */
+  | (CallEvent & { type: 'completed'; outcome: 'success' | 'error'; payload?: unknown })
+  /** The claim was given back without storing (policy, release(), rollback). */
+  | (CallEvent & { type: 'released'; outcome?: 'success' | 'error' })
+  /** The claim was taken over, purged or could not be finished: another request may run the work. */
+  | (CallEvent & { type: 'lease_lost' })
+  /** purgeExpired() finished. */
+  | { type: 'purged'; count: number; durationMs: number };
+
+export type IdempotencyEventType = IdempotencyEvent['type'];
+
 export type EventHandler = (event: IdempotencyEvent) => void;
+
+/** An event of a call before the engine adds where and when (Omit spread over the union). */
+export type CallEventBody = IdempotencyEvent extends infer E
+  ? E extends { type: 'purged' }
+    ? never
+    : E extends CallEvent
+      ? Omit<E, 'tenant' | 'operation' | 'key' | 'durationMs'>
+      : never
+  : never;

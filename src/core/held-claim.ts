@@ -1,6 +1,6 @@
 import type { ClaimContext, Execution, HeldClaim, IdempotentCall } from './call.js';
 import { ConfigurationError, StoreUnavailableError } from './errors.js';
-import type { IdempotencyEvent } from './events.js';
+import type { CallEventBody } from './events.js';
 import { holdLease } from './lease.js';
 import type { LocalCache } from './local-cache.js';
 import type { ResolvedOptions } from './options.js';
@@ -10,7 +10,7 @@ import type { StoredOutcomes } from './stored-outcome.js';
 import type { Completion, IdempotencyStore } from './store.js';
 import type { OpenTransaction } from './transaction.js';
 
-export type Emit = (event: Omit<IdempotencyEvent, 'durationMs' | 'tenant' | 'operation' | 'key'>) => void;
+export type Emit = (event: CallEventBody) => void;
 
 /** What a held claim needs from its engine. */
 export interface ClaimKit {

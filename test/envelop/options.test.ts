@@ -30,7 +30,7 @@ describe('an engine built by the application, shared with the plugin (sqlite)', 
   beforeAll(async () => {
     const fresh = await freshStore(db);
     client = fresh.client;
-    engine = new Idempotency({ store: fresh.store, onEvent: (event) => events.push(`${event.type} ${event.operation}`) });
+    engine = new Idempotency({ store: fresh.store, onEvent: (event) => events.push(`${event.type} ${'operation' in event ? event.operation : ''}`) });
     server = await startServer({ idempotency: engine, getTenant: () => GLOBAL_TENANT, keySources: ['getKey'], getKey: (ctx: { request: Request }) => ctx.request.headers.get('x-request-key') });
   });
   afterAll(async () => {
