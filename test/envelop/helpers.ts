@@ -90,18 +90,31 @@ export function newCalls(): Calls {
   return { pay: 0, charge: 0, fail: 0, slow: 0, record: 0, hello: 0, chargeKeys: [] };
 }
 
-export interface TestServer {
+export interface YogaApp {
+  /** The GraphQL endpoint (in process: a URL that never reaches a socket). */
   url: string;
+  /** Sends a request to the app: Yoga's own `fetch` in process, the global fetch over HTTP. */
+  fetch(request: Request): Promise<Response>;
   calls: Calls;
   close(): Promise<void>;
 }
 
-/** A real Yoga server on a free port. */
-export async function startServer(
+/** @deprecated the old name: a Yoga app over real HTTP (kept for the transactional suite). */
+export type TestServer = YogaApp;
+
+type YogaOptions = Partial<YogaServerOptions<Record<string, unknown>, Record<string, unknown>>>;
+
+/**
+ * A Yoga app with the plugin. By default in process: requests go to `yoga.fetch` (no socket, no
+ * port). `{ http: true }` serves it on a free port of a real node:http server, for the tests whose
+ * subject is the HTTP layer or a database.
+ */
+export async function startYogaApp(
   plugin: UseIdempotencyOptions,
-  yoga: Partial<YogaServerOptions<Record<string, unknown>, Record<string, unknown>>> = {},
+  yoga: YogaOptions = {},
   schemaOptions: Parameters<typeof makeSchema>[1] = {},
-): Promise<TestServer> {
+  { http = false }: { http?: boolean } = {},
+): Promise<YogaApp> {
   const calls = newCalls();
   const app = createYoga({
     schema: makeSchema(calls, schemaOptions),
@@ -109,11 +122,15 @@ export async function startServer(
     logging: false,
     ...yoga,
   } as YogaServerOptions<Record<string, unknown>, Record<string, unknown>>);
+  if (!http) {
+    return { url: 'http://yoga.test/graphql', fetch: (request) => Promise.resolve(app.fetch(request)), calls, close: async () => undefined };
+  }
   const server: Server = createServer(app);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}/graphql`,
+    fetch: (request) => fetch(request),
     calls,
     close: () =>
       new Promise<void>((resolve, reject) => {
@@ -121,6 +138,11 @@ export async function startServer(
         server.close((error) => (error ? reject(error) : resolve()));
       }),
   };
+}
+
+/** @deprecated the old name: `startYogaApp(..., { http: true })` (kept for the transactional suite). */
+export function startServer(plugin: UseIdempotencyOptions, yoga: YogaOptions = {}, schemaOptions: Parameters<typeof makeSchema>[1] = {}): Promise<YogaApp> {
+  return startYogaApp(plugin, yoga, schemaOptions, { http: true });
 }
 
 export interface Reply {
@@ -137,12 +159,14 @@ export interface GqlRequest {
   extensions?: Record<string, unknown>;
 }
 
-export async function post(url: string, body: GqlRequest | GqlRequest[], headers: Record<string, string> = {}): Promise<Reply> {
-  const response = await fetch(url, {
+/** POSTs a GraphQL request to an app (in process or over HTTP) or to a URL (real HTTP). */
+export async function post(target: YogaApp | string, body: GqlRequest | GqlRequest[], headers: Record<string, string> = {}): Promise<Reply> {
+  const request = new Request(typeof target === 'string' ? target : target.url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', ...headers },
     body: JSON.stringify(body),
   });
+  const response = await (typeof target === 'string' ? fetch(request) : target.fetch(request));
   const text = await response.text();
   return { status: response.status, headers: response.headers, text, json: text ? JSON.parse(text) : undefined };
 }

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { parse, print } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freshStore, testDatabases, type PrismaLike } from '../support/databases.js';
-import { newKey, post, startServer, type GqlRequest, type TestServer } from './helpers.js';
+import { MemoryStore } from '../../src/index.js';
+import { newKey, post, startYogaApp, type GqlRequest, type YogaApp } from './helpers.js';
 
 // The class behind issue 11, defect 4: an operation-level key names one logical operation. Whatever
 // two requests a client sends with one key, the second either replays (same operation name, same
@@ -82,19 +82,14 @@ function logical(request: GqlRequest) {
   return JSON.stringify({ document: print(document), variables: request.variables ?? {} });
 }
 
-const db = testDatabases()[0]!; // the identity is the adapter's: one database is enough
-
 describe('property: one key, two requests, the default operation identity', () => {
-  let client: PrismaLike;
-  let server: TestServer;
+  // The identity is the adapter's: in process, on MemoryStore.
+  let server: YogaApp;
   beforeAll(async () => {
-    const fresh = await freshStore(db);
-    client = fresh.client;
-    server = await startServer({ store: fresh.store, getTenant: () => 'shop' });
+    server = await startYogaApp({ store: new MemoryStore(), getTenant: () => 'shop' });
   });
   afterAll(async () => {
     await server?.close();
-    await client?.$disconnect();
   });
 
   it('replays the same operation however it is formatted, refuses any other document under the same name, never runs a name twice', async () => {
@@ -104,10 +99,10 @@ describe('property: one key, two requests, the default operation identity', () =
         const first = render(a);
         const second = render(b);
         const before = server.calls.pay;
-        const ran = await post(server.url, first, { 'Idempotency-Key': key });
+        const ran = await post(server, first, { 'Idempotency-Key': key });
         expect(ran.status, first.query).toBe(200);
         expect(server.calls.pay).toBe(before + 1);
-        const retry = await post(server.url, second, { 'Idempotency-Key': key });
+        const retry = await post(server, second, { 'Idempotency-Key': key });
         const context = `${first.query} / ${second.query}`;
         if (a.name !== b.name) {
           expect(retry.status, context).toBe(200);
