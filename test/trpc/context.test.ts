@@ -4,8 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { TRPCClientError } from '@trpc/client';
 import { createHTTPServer } from '@trpc/server/adapters/standalone';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freshStore, testDatabases } from '../support/databases.js';
-import { type CallContext, Counter, type Server, type TestRouter, buildRouter, client } from './harness.js';
+import { MemoryStore } from '../../src/index.js';
+import { type CallContext, Counter, type TrpcApp, type TestRouter, buildRouter, client } from './harness.js';
 
 // What the middleware does when createContext did not keep the request: it cannot read the key
 // header, so a required key must not be reported as missing (the client did send it).
@@ -23,12 +23,13 @@ async function failure(promise: Promise<unknown>): Promise<TRPCClientError<any>>
 }
 
 /** A standalone server whose createContext returns what `context(req)` makes of the request. */
-async function serveWith(router: TestRouter, context: (req: { headers: Record<string, unknown> }) => object): Promise<Server> {
+async function serveWith(router: TestRouter, context: (req: { headers: Record<string, unknown> }) => object): Promise<TrpcApp> {
   const server = createHTTPServer({ router, basePath: '/trpc/', createContext: ({ req }) => ({ tenant: 'tenant-a', ...context(req) }) as never });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/trpc`,
+    fetch: (input, init) => fetch(input, init),
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections?.();
@@ -37,16 +38,16 @@ async function serveWith(router: TestRouter, context: (req: { headers: Record<st
   };
 }
 
-const db = testDatabases()[0]!; // SQLite: nothing here depends on the database
+// MemoryStore: nothing here depends on the database. Over real HTTP on the standalone adapter: the
+// subject is what its createContext hands the middleware (Node's req and its headers object).
 
 describe('tRPC middleware with a context that carries no request headers', () => {
-  let store: Awaited<ReturnType<typeof freshStore>>;
+  const store = { store: new MemoryStore() };
   const counter = new Counter();
-  let bare: Server;
-  let headersOnly: Server;
-  let noHeaderSources: Server;
+  let bare: TrpcApp;
+  let headersOnly: TrpcApp;
+  let noHeaderSources: TrpcApp;
   beforeAll(async () => {
-    store = await freshStore(db);
     bare = await serveWith(buildRouter({ store: store.store }, counter, { superjson: false }), () => ({}));
     headersOnly = await serveWith(buildRouter({ store: store.store }, counter, { superjson: false }), (req) => ({ headers: req.headers }));
     noHeaderSources = await serveWith(
@@ -56,12 +57,11 @@ describe('tRPC middleware with a context that carries no request headers', () =>
   });
   afterAll(async () => {
     await Promise.all([bare, headersOnly, noHeaderSources].map((s) => s?.close()));
-    await store?.client.$disconnect();
   });
 
   it('answers a configuration error naming the fix, not "key required", when the key header cannot be read', async () => {
     for (const link of ['http', 'batch'] as const) {
-      const { trpc } = client(bare.url, link, false);
+      const { trpc } = client(bare, link, false);
       const label = uid();
       for (const context of [{ key: `k-${uid()}` }, {}] satisfies CallContext[]) {
         const error = await failure(trpc.create.mutate({ label, at: new Date(1) }, { context }));
@@ -80,7 +80,7 @@ describe('tRPC middleware with a context that carries no request headers', () =>
   });
 
   it('still works with the key in the input field, and runs an optional procedure without a key', async () => {
-    const { trpc } = client(bare.url, 'http', false);
+    const { trpc } = client(bare, 'http', false);
     const label = uid();
     const idempotencyKey = `k-${uid()}`;
     const first = await trpc.create.mutate({ label, at: new Date(2), idempotencyKey });
@@ -92,7 +92,7 @@ describe('tRPC middleware with a context that carries no request headers', () =>
   });
 
   it('reads the key from ctx.headers when the context keeps the headers instead of req', async () => {
-    const { trpc, seen } = client(headersOnly.url, 'http', false);
+    const { trpc, seen } = client(headersOnly, 'http', false);
     const label = uid();
     const key = `k-${uid()}`;
     const first = await trpc.create.mutate({ label, at: new Date(3) }, { context: { key } });
@@ -106,7 +106,7 @@ describe('tRPC middleware with a context that carries no request headers', () =>
   });
 
   it('keeps "key required" (400) when the headers are not a key source', async () => {
-    const { trpc } = client(noHeaderSources.url, 'http', false);
+    const { trpc } = client(noHeaderSources, 'http', false);
     const missing = await failure(trpc.create.mutate({ label: uid(), at: new Date(4) }, { context: { key: `k-${uid()}` } }));
     expect(missing.data?.code).toBe('BAD_REQUEST');
     expect(missing.data?.oncelyCode).toBe('IDEMPOTENCY_KEY_MISSING');

@@ -114,16 +114,42 @@ export function buildRouter(source: { store: IdempotencyStore } | { engine: Idem
 
 export type TestRouter = ReturnType<typeof buildRouter>;
 
-export interface Server {
+export interface TrpcApp {
+  /** The tRPC endpoint (in process: a URL that never reaches a socket). */
   url: string;
+  /** What the client's link calls: the fetch adapter's handler in process, the global fetch over HTTP. */
+  fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
   close(): Promise<void>;
 }
+
+/** @deprecated the old name of TrpcApp. */
+export type Server = TrpcApp;
 
 function tenantOf(header: string | string[] | null | undefined): string {
   return (Array.isArray(header) ? header[0] : header) ?? 'tenant-a';
 }
 
-export async function serve(router: TestRouter, adapter: Adapter): Promise<Server> {
+function fetchHandler(router: TestRouter) {
+  return (request: Request) =>
+    fetchRequestHandler({
+      endpoint: '/trpc',
+      req: request,
+      router,
+      createContext: ({ req: r, resHeaders, info }) => ({ req: r, resHeaders, info, tenant: tenantOf(r.headers.get('x-tenant')) }),
+    });
+}
+
+/**
+ * The router behind one of tRPC's adapters. `fetch` (the default) runs in process: the client's
+ * link calls the fetch adapter's handler directly, no socket. `standalone` and `express` are real
+ * node:http servers on a free port (their Node `res` is where the replay headers go); `fetch-http`
+ * is the fetch adapter behind a minimal node:http bridge.
+ */
+export async function startTrpcApp(router: TestRouter, adapter: Adapter | 'fetch-http' = 'fetch'): Promise<TrpcApp> {
+  if (adapter === 'fetch') {
+    const handle = fetchHandler(router);
+    return { url: 'http://trpc.test/trpc', fetch: (input, init) => handle(new Request(input, init)), close: async () => undefined };
+  }
   let server: http.Server;
   if (adapter === 'standalone') {
     server = createHTTPServer({
@@ -143,22 +169,19 @@ export async function serve(router: TestRouter, adapter: Adapter): Promise<Serve
     server = http.createServer(app);
   } else {
     // The fetch adapter behind node:http: a minimal bridge from IncomingMessage to Request.
+    const handle = fetchHandler(router);
     server = http.createServer(async (req, res) => {
       const chunks: Buffer[] = [];
       for await (const chunk of req) chunks.push(chunk as Buffer);
       const headers = new Headers();
       for (const [name, value] of Object.entries(req.headers)) if (typeof value === 'string') headers.set(name, value);
-      const request = new Request(`http://${req.headers.host}${req.url}`, {
-        method: req.method,
-        headers,
-        ...(req.method === 'GET' || req.method === 'HEAD' ? {} : { body: Buffer.concat(chunks) }),
-      });
-      const response = await fetchRequestHandler({
-        endpoint: '/trpc',
-        req: request,
-        router,
-        createContext: ({ req: r, resHeaders, info }) => ({ req: r, resHeaders, info, tenant: tenantOf(r.headers.get('x-tenant')) }),
-      });
+      const response = await handle(
+        new Request(`http://${req.headers.host}${req.url}`, {
+          method: req.method,
+          headers,
+          ...(req.method === 'GET' || req.method === 'HEAD' ? {} : { body: Buffer.concat(chunks) }),
+        }),
+      );
       const out: Record<string, string> = {};
       response.headers.forEach((value, name) => {
         out[name] = value;
@@ -172,12 +195,18 @@ export async function serve(router: TestRouter, adapter: Adapter): Promise<Serve
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}/trpc`,
+    fetch: (input, init) => fetch(input, init),
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections?.();
         server.close(() => resolve());
       }),
   };
+}
+
+/** @deprecated the old name: the adapter over real HTTP (`fetch` through the node:http bridge). Kept for the Redis suites. */
+export function serve(router: TestRouter, adapter: Adapter): Promise<TrpcApp> {
+  return startTrpcApp(router, adapter === 'fetch' ? 'fetch-http' : adapter);
 }
 
 /** Per-call context the test links read: the key, and the tenant header. */
@@ -195,11 +224,13 @@ export interface Seen {
   headers: Headers;
 }
 
-/** A real @trpc/client; `seen` collects every HTTP response's status and headers. */
-export function client(url: string, link: 'http' | 'batch', useSuperjson: boolean) {
+/** A real @trpc/client on an app (or a URL, over HTTP); `seen` collects every response's status and headers. */
+export function client(app: TrpcApp | string, link: 'http' | 'batch', useSuperjson: boolean) {
   const seen: Seen[] = [];
+  const url = typeof app === 'string' ? app : app.url;
+  const send = typeof app === 'string' ? fetch : app.fetch;
   const fetchAndRecord = async (input: RequestInfo | URL, init?: RequestInit) => {
-    const response = await fetch(input, init);
+    const response = await send(input, init);
     seen.push({ url: String(input), status: response.status, headers: response.headers });
     return response;
   };
