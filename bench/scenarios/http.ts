@@ -54,7 +54,7 @@ async function yogaApp(prisma: Prisma, engine: Idempotency, counter: { execution
       typeDefs: 'type Order { id: ID!, amount: Int!, status: String! } type Query { ok: Boolean } type Mutation { placeOrder(tag: String!): Order! }',
       resolvers: { Mutation: { placeOrder: (_: unknown, args: { tag: string }) => businessWrite(prisma, counter, args.tag) } },
     }),
-    plugins: [useIdempotency({ idempotency: engine, getTenant: () => 'bench', required: false, inProgress: 'wait' })],
+    plugins: [useIdempotency({ engine, getTenant: () => 'bench', required: false, inProgress: 'wait' })],
   });
   const server = createServer(yoga);
   const url = `${await listen(server)}/graphql`;

@@ -1,6 +1,7 @@
 import { GraphQLError, type ExecutionResult } from 'graphql';
 import { IdempotencyError, isIdempotencyError } from '../core/errors.js';
 import { type Outcome, isDeterministicClientError } from '../core/outcome.js';
+import { isRetryableCode } from '../protocol/answers.js';
 
 /**
  * A core error as the GraphQLError clients see: `extensions.code` is the core's code, and Yoga reads
@@ -34,12 +35,15 @@ function isOriginalGraphQLError(error: unknown): boolean {
 /**
  * An error the resolver meant to return, and that would come out the same on a retry: a
  * GraphQLError it threw itself (not one wrapping an unexpected exception, not one Yoga masked),
- * whose HTTP status, if any, is a deterministic client error by the core's rule.
+ * whose code is not one clients retry (CONFLICT, INTERNAL_SERVER_ERROR, IDEMPOTENCY_KEY_IN_USE...)
+ * and whose HTTP status, if any, is a deterministic client error: the protocol's rule
+ * (src/protocol/answers.ts), so that the default policies never store what a client retries.
  */
 export function isExpectedError(error: unknown): boolean {
   if (!isOriginalGraphQLError(error)) return false;
   const extensions = (error as GraphQLError).extensions ?? {};
   if (extensions.unexpected) return false;
+  if (typeof extensions.code === 'string' && isRetryableCode(extensions.code)) return false;
   const status = (extensions.http as { status?: unknown } | undefined)?.status;
   if (typeof status === 'number' && status >= 400) return isDeterministicClientError({ status });
   return true;
@@ -55,7 +59,8 @@ export function defaultFieldPolicy(outcome: Outcome): boolean {
  * expected. Also stored: results where some root field's resolver completed although another
  * failed unexpectedly, because releasing would run the completed mutation again on the retry
  * (exactly-once wins over retrying the failed field; use field-level keys to retry fields one by
- * one). Released: results where every root field failed with an unexpected error.
+ * one); such an answer's unexpected errors carry the stored mark (markStored), so clients do not
+ * retry it. Released: results where every root field failed with an unexpected error.
  */
 export function defaultResultPolicy(result: ExecutionResult): boolean {
   const errors = result.errors ?? [];

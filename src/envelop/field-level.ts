@@ -16,7 +16,7 @@ import {
 } from 'graphql';
 import type { Tenant } from '../core/engine.js';
 import { isIdempotencyError } from '../core/errors.js';
-import { fromClaim, forReplay, type IdempotencyContext } from './context.js';
+import { type IdempotencyContext, contextForReplay, contextFromClaim } from '../adapter/context.js';
 import { asGraphQLError, defaultFieldPolicy, toGraphQLError } from './errors.js';
 import { type RankedKey, findFieldKey, withoutKeyArgument } from './key-sources.js';
 import type { ResolvedOptions } from './options.js';
@@ -142,14 +142,14 @@ export async function runKeyedField(
         operation,
         key,
         input: withoutKeyArgument(args, options),
-        shouldStore: plugin.shouldStoreField ?? defaultFieldPolicy,
+        shouldStore: plugin.shouldStore ?? defaultFieldPolicy,
         ...(plugin.transactional === undefined ? {} : { transactional: plugin.transactional }),
         ...(plugin.inProgress === undefined ? {} : { inProgress: plugin.inProgress }),
         ...(plugin.waitTimeout === undefined ? {} : { waitTimeout: plugin.waitTimeout }),
       },
       (claim) => {
         // Root mutation fields run one after another, so one slot on the shared context is enough.
-        holder.idempotency = fromClaim(claim);
+        holder.idempotency = contextFromClaim(claim);
         return original(source, args, context, info);
       },
     );
@@ -160,7 +160,7 @@ export async function runKeyedField(
     }
     if (execution.replayed) {
       state.replayed.push(info.path.key as string);
-      holder.idempotency = forReplay(state.tenant, operation, execution.key, execution.fence);
+      holder.idempotency = contextForReplay(execution, state.tenant, operation);
     }
     if (execution.outcome.ok) return execution.outcome.value;
     throw execution.replayed ? rebuildError(execution.outcome.error) : execution.outcome.error;

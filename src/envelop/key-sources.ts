@@ -5,6 +5,8 @@ import {
   getArgumentValues,
   getDirectiveValues,
 } from 'graphql';
+import { isRecord, withoutField } from '../adapter/fingerprint-input.js';
+import { readRequestHeader } from '../adapter/headers.js';
 import type { KeySource, ResolvedOptions } from './options.js';
 
 /** Declares the operation directive in your schema: `typeDefs: [idempotentDirectiveTypeDefs, ...]`. */
@@ -25,10 +27,7 @@ interface HeaderCarrier {
 /** The header value from Yoga's Fetch Request, or from a Node request in plain Envelop setups. */
 export function readHeader(context: unknown, name: string): string | undefined {
   const carrier = context as HeaderCarrier;
-  const fromFetch = carrier?.request?.headers?.get?.(name);
-  if (typeof fromFetch === 'string') return fromFetch;
-  const fromNode = carrier?.req?.headers?.[name.toLowerCase()];
-  return Array.isArray(fromNode) ? fromNode.join(', ') : fromNode;
+  return readRequestHeader(carrier?.request?.headers, name) ?? readRequestHeader(carrier?.req?.headers, name);
 }
 
 /** Yoga keeps the request's GraphQL params (with `extensions`) on the context, one per batch entry. */
@@ -91,13 +90,8 @@ export function findFieldKey(
 
 /** A root field's arguments without its key argument: what the field's fingerprint covers. */
 export function withoutKeyArgument(args: Record<string, unknown>, options: ResolvedOptions): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...args };
-  delete out[options.argumentName];
+  const out = withoutField(args, options.argumentName) as Record<string, unknown>;
   const input = out[options.inputArgumentName];
-  if (input && typeof input === 'object' && !Array.isArray(input) && options.argumentName in input) {
-    const rest: Record<string, unknown> = { ...(input as Record<string, unknown>) };
-    delete rest[options.argumentName];
-    out[options.inputArgumentName] = rest;
-  }
-  return out;
+  if (!isRecord(input) || !Object.hasOwn(input, options.argumentName)) return out;
+  return { ...out, [options.inputArgumentName]: withoutField(input, options.argumentName) };
 }

@@ -1,7 +1,7 @@
 import type { DocumentNode, ExecutionResult } from 'graphql';
 import type { HeldClaim, Tenant } from '../core/engine.js';
 import { isIdempotencyError } from '../core/errors.js';
-import { type IdempotencyContext, fromClaim } from './context.js';
+import { type IdempotencyContext, contextFromClaim } from '../adapter/context.js';
 import { defaultResultPolicy, errorResult } from './errors.js';
 import { operationIdentity, operationInput, printDocument } from './operation-identity.js';
 import type { ResolvedOptions } from './options.js';
@@ -45,7 +45,7 @@ export class OperationClaims {
       return { replay: replayed(outcome.value, key, request.isBatch, this.options.headerName) };
     }
     this.held.set(context, begun);
-    return { idempotency: fromClaim(begun.context) };
+    return { idempotency: contextFromClaim(begun.context) };
   }
 
   /** Finishes the request's claim with the operation's result: stored, or the key released. */

@@ -1,9 +1,11 @@
 import type { ExecutionResult } from 'graphql';
 import { Idempotency, type IdempotencyOptions, type InProgressMode, type Tenant } from '../core/engine.js';
+import { engineFromOptions } from '../adapter/engine.js';
 import { ConfigurationError } from '../core/errors.js';
 import type { Duration } from '../core/duration.js';
 import type { StorePolicy } from '../core/outcome.js';
 import type { IdempotencyStore } from '../core/store.js';
+import { IDEMPOTENCY_KEY_EXTENSION, IDEMPOTENCY_KEY_FIELD, IDEMPOTENCY_KEY_HEADER } from '../protocol/names.js';
 
 /** Where a key may come from. The first three key the whole operation, the last two single root fields. */
 export type KeySource = 'header' | 'extensions' | 'getKey' | 'argument' | 'directive';
@@ -53,8 +55,8 @@ export interface PluginOptions<TContext = any> {
   operationIdentity?: (input: OperationIdentityInput<TContext>) => string;
   /** Operation-level keys: which execution results are stored. Default: see defaultResultPolicy. */
   shouldStoreResult?: (result: ExecutionResult) => boolean;
-  /** Field-level keys: which resolver outcomes are stored. Default: see defaultFieldPolicy. */
-  shouldStoreField?: StorePolicy;
+  /** Field-level keys: which resolver outcomes are stored (the same policy type as the engine's and tRPC's). Default: see defaultFieldPolicy. */
+  shouldStore?: StorePolicy;
   /** Claim, resolver writes (through `context.idempotency.tx`) and the stored outcome in one transaction. Default false. */
   transactional?: boolean;
   /** Per-call override of the engine's in-progress mode ("reject": 409, "wait": wait then replay). */
@@ -65,12 +67,12 @@ export interface PluginOptions<TContext = any> {
 
 /**
  * Either `store` (plus any engine option: retention, lease, keyRules, ...) and the plugin builds the
- * engine, or `idempotency`: an engine you built and may share with other adapters.
+ * engine, or `engine`: one you built and may share with other adapters (as in oncely/trpc).
  */
 export type UseIdempotencyOptions<TContext = any> = PluginOptions<TContext> &
-  Partial<Omit<IdempotencyOptions, 'store' | 'transactional' | 'inProgress' | 'waitTimeout'>> & {
+  Partial<Omit<IdempotencyOptions, 'store' | 'transactional' | 'inProgress' | 'waitTimeout' | 'shouldStore'>> & {
     store?: IdempotencyStore;
-    idempotency?: Idempotency;
+    engine?: Idempotency;
   };
 
 export interface ResolvedOptions<TContext = any> extends Required<
@@ -94,18 +96,11 @@ export function resolveOptions<TContext>(options: UseIdempotencyOptions<TContext
       'useIdempotency: `getTenant(context)` is required. Return the caller\'s account or user id, or `() => GLOBAL_TENANT` (from "oncely") to share keys between all callers.',
     );
   }
-  const { getTenant, keySources, headerName, extensionName, argumentName, inputArgumentName, directiveName, idempotency, ...rest } =
-    options;
-  let engine: Idempotency;
-  if (idempotency) {
-    if (!(idempotency instanceof Idempotency)) throw new ConfigurationError('useIdempotency: `idempotency` must be an Idempotency engine.');
-    if (options.store) throw new ConfigurationError('useIdempotency: pass either `idempotency` or `store`, not both.');
-    engine = idempotency;
-  } else {
-    if (!options.store) throw new ConfigurationError('useIdempotency needs `store` (e.g. a PrismaStore) or an `idempotency` engine.');
-    const engineOptions = pickEngineOptions(rest as Record<string, unknown>);
-    engine = new Idempotency(engineOptions as unknown as IdempotencyOptions);
+  if ('idempotency' in options) {
+    throw new ConfigurationError('useIdempotency: the `idempotency` option is now called `engine` (as in oncely/trpc).');
   }
+  const { getTenant, keySources, headerName, extensionName, argumentName, inputArgumentName, directiveName } = options;
+  const engine = engineFromOptions('useIdempotency', options as unknown as Record<string, unknown>, PLUGIN_ONLY);
   const sources = keySources ?? [...DEFAULT_KEY_SOURCES];
   for (const source of sources) {
     if (!DEFAULT_KEY_SOURCES.includes(source)) throw new ConfigurationError(`useIdempotency: unknown key source "${String(source)}".`);
@@ -115,35 +110,34 @@ export function resolveOptions<TContext>(options: UseIdempotencyOptions<TContext
   }
   return {
     engine,
-    ownEngine: !idempotency,
+    ownEngine: options.engine === undefined,
     plugin: options,
     getTenant,
     keySources: sources,
-    headerName: headerName ?? 'Idempotency-Key',
-    extensionName: extensionName ?? 'idempotencyKey',
-    argumentName: argumentName ?? 'idempotencyKey',
+    headerName: headerName ?? IDEMPOTENCY_KEY_HEADER,
+    extensionName: extensionName ?? IDEMPOTENCY_KEY_EXTENSION,
+    argumentName: argumentName ?? IDEMPOTENCY_KEY_FIELD,
     inputArgumentName: inputArgumentName ?? 'input',
     directiveName: directiveName ?? 'idempotent',
   };
 }
 
-// Plugin-only options are not engine options; everything else is handed to the engine untouched.
-const PLUGIN_ONLY = new Set([
+// The plugin's own options; everything else is handed to the engine it builds. inProgress,
+// waitTimeout and transactional travel with each call, so they work with a shared engine too.
+const PLUGIN_ONLY: ReadonlySet<string> = new Set([
+  'getTenant',
+  'keySources',
+  'headerName',
+  'extensionName',
+  'argumentName',
+  'inputArgumentName',
+  'directiveName',
   'getKey',
   'required',
   'operationIdentity',
   'shouldStoreResult',
-  'shouldStoreField',
+  'shouldStore',
   'transactional',
   'inProgress',
   'waitTimeout',
 ]);
-
-function pickEngineOptions(rest: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries(rest)) if (!PLUGIN_ONLY.has(name)) out[name] = value;
-  // These two are also engine defaults: when the plugin builds the engine, set them there too.
-  if (rest.inProgress !== undefined) out.inProgress = rest.inProgress;
-  if (rest.waitTimeout !== undefined) out.waitTimeout = rest.waitTimeout;
-  return out;
-}

@@ -1,4 +1,6 @@
 import { GraphQLError, type ExecutionResult, Source, type SourceLocation } from 'graphql';
+import { isRetryableError, isRetryableStatus, withStoredMark } from '../protocol/answers.js';
+import { REPLAYED_HEADER } from '../protocol/names.js';
 
 /** An execution result as stored: plain data, errors as their JSON form (internal extensions kept). */
 export interface StoredResult {
@@ -14,7 +16,46 @@ export interface StoredError {
   extensions?: Record<string, unknown>;
 }
 
-export const REPLAY_HEADER = 'Idempotent-Replayed';
+/** The replay marker header (the protocol's REPLAYED_HEADER, under this subpath's name). */
+export const REPLAY_HEADER = REPLAYED_HEADER;
+
+/** An error a client would retry by the protocol's rule: a retryable code or HTTP status. */
+function looksRetryable(error: GraphQLError): boolean {
+  const extensions = error.extensions ?? {};
+  return isRetryableError({ code: extensions.code, status: (extensions.http as { status?: unknown } | undefined)?.status });
+}
+
+/**
+ * The answer of a result that is about to be stored: every error a client would otherwise retry
+ * (a masked INTERNAL_SERVER_ERROR beside a completed root field) gets the stored mark
+ * `extensions.idempotency.stored: true`, so clients take the answer as definitive instead of
+ * retrying into its replay forever (src/protocol/answers.ts). A retryable HTTP status such an
+ * error asked for (`extensions.http.status`, 5xx, 409...) is dropped: a stored answer is not sent
+ * as "try again". The same object when nothing needs it.
+ */
+export function markStored(result: ExecutionResult): ExecutionResult {
+  if (!result.errors?.some(looksRetryable)) return result;
+  const errors = result.errors.map((error) =>
+    looksRetryable(error)
+      ? new GraphQLError(error.message, {
+          ...(error.nodes ? { nodes: error.nodes } : {}),
+          ...(error.source ? { source: error.source } : {}),
+          ...(error.positions ? { positions: error.positions } : {}),
+          ...(error.path ? { path: error.path } : {}),
+          ...(error.originalError ? { originalError: error.originalError } : {}),
+          extensions: withStoredMark(withoutRetryableStatus(error.extensions)),
+        })
+      : error,
+  );
+  return { ...result, errors };
+}
+
+function withoutRetryableStatus(extensions: GraphQLError['extensions'] | undefined): Record<string, unknown> | undefined {
+  const http = extensions?.http as { status?: unknown } | undefined;
+  if (typeof http?.status !== 'number' || !isRetryableStatus(http.status)) return extensions;
+  const { status: _dropped, ...rest } = http;
+  return { ...extensions, http: rest };
+}
 
 /**
  * Taken after masking (Yoga) so that the stored errors are what the client saw. `extensions.http`

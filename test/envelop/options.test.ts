@@ -11,10 +11,11 @@ describe('plugin options', () => {
     expect(() => useIdempotency({ store: new MemoryStore() } as never)).toThrow(IdempotencyError);
   });
 
-  it('needs exactly one of store and idempotency', () => {
+  it('needs exactly one of store and engine; the old name idempotency is refused with its new name', () => {
     expect(() => useIdempotency({ getTenant: () => GLOBAL_TENANT })).toThrow(/store/);
     const engine = new Idempotency({ store: new MemoryStore() });
-    expect(() => useIdempotency({ idempotency: engine, store: new MemoryStore(), getTenant: () => GLOBAL_TENANT })).toThrow(/not both/);
+    expect(() => useIdempotency({ engine, store: new MemoryStore(), getTenant: () => GLOBAL_TENANT })).toThrow(/not both/);
+    expect(() => useIdempotency({ idempotency: engine, getTenant: () => GLOBAL_TENANT } as never)).toThrow(/now called `engine`/);
     expect(() => useIdempotency({ store: new MemoryStore(), getTenant: () => GLOBAL_TENANT, keySources: ['cookie' as never] })).toThrow(/cookie/);
   });
 });
@@ -26,7 +27,7 @@ describe('an engine built by the application, shared with the plugin', () => {
 
   beforeAll(async () => {
     engine = new Idempotency({ store: new MemoryStore(), onEvent: (event) => events.push(`${event.type} ${'operation' in event ? event.operation : ''}`) });
-    server = await startYogaApp({ idempotency: engine, getTenant: () => GLOBAL_TENANT, keySources: ['getKey'], getKey: (ctx: { request: Request }) => ctx.request.headers.get('x-request-key') });
+    server = await startYogaApp({ engine, getTenant: () => GLOBAL_TENANT, keySources: ['getKey'], getKey: (ctx: { request: Request }) => ctx.request.headers.get('x-request-key') });
   });
   afterAll(async () => {
     await server?.close();
