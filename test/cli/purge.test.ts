@@ -2,8 +2,8 @@ import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { IdempotencyRecord } from '../src/index.js';
-import { type PrismaLike, freshStore, testDatabases } from './support/databases.js';
+import type { IdempotencyRecord } from '../../src/index.js';
+import { type PrismaLike, freshStore, testDatabases } from '../support/databases.js';
 
 const exec = promisify(execFile);
 // The built CLI, as `npx oncely` runs it.

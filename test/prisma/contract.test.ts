@@ -1,8 +1,8 @@
 import { afterAll, describe, it } from 'vitest';
-import { MemoryStore } from '../src/index.js';
-import type { PrismaStore } from '../src/prisma/index.js';
-import { runStoreContract } from '../src/testing/index.js';
-import { type PrismaLike, freshStore, testDatabases } from './support/databases.js';
+import { MemoryStore } from '../../src/index.js';
+import type { PrismaStore } from '../../src/prisma/index.js';
+import { runStoreContract } from '../../src/testing/index.js';
+import { type PrismaLike, freshStore, testDatabases } from '../support/databases.js';
 
 runStoreContract({ name: 'MemoryStore', store: () => new MemoryStore(), describe, it });
 

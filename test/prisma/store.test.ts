@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Idempotency, KeyInUseError } from '../src/index.js';
-import { MIGRATION_NAME, PrismaStore, applyMigration, detectProvider, migrationSql } from '../src/prisma/index.js';
-import { type PrismaLike, type TestDatabase, freshStore, testDatabases } from './support/databases.js';
+import { Idempotency, KeyInUseError } from '../../src/index.js';
+import { MIGRATION_NAME, PrismaStore, applyMigration, detectProvider, migrationSql } from '../../src/prisma/index.js';
+import { type PrismaLike, type TestDatabase, freshStore, testDatabases } from '../support/databases.js';
 
 describe('shipped Prisma files', () => {
   it.each(['postgresql', 'mysql', 'sqlite'] as const)('embeds the %s migration exactly as shipped', (provider) => {

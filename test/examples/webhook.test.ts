@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createIdempotency } from 'oncely';
 import { PrismaStore } from 'oncely/prisma';
-import { createWebhookHandler, type ProviderEvent } from '../examples/webhook/handler.js';
-import { type PrismaLike, freshStore, testDatabases } from './support/databases.js';
+import { createWebhookHandler, type ProviderEvent } from '../../examples/webhook/handler.js';
+import { type PrismaLike, freshStore, testDatabases } from '../support/databases.js';
 
 for (const db of testDatabases()) {
   describe(`webhook example (core on its own) on ${db.name}`, () => {
