@@ -1,5 +1,5 @@
-import { IDEMPOTENCY_KEY_HEADER, REPLAYED_HEADER } from './constants.js';
-import { isRetryableStatus } from './failure.js';
+import { isRetryableStatus } from '../protocol/answers.js';
+import { IDEMPOTENCY_KEY_HEADER, REPLAYED_HEADER } from '../protocol/names.js';
 import { createIdempotencyKey } from './key.js';
 
 export interface IdempotentFetchOptions {
@@ -33,7 +33,7 @@ const sleep = (ms: number, signal?: AbortSignal | null) =>
 
 /**
  * fetch with an Idempotency-Key header and retries that keep the key: on network errors, 408, 409,
- * 425, 429 and 5xx it tries again (honouring Retry-After), up to `attempts`. Any other answer is
+ * 425, 429, 499 and 5xx (the protocol's retryable statuses) it tries again (honouring Retry-After), up to `attempts`. Any other answer is
  * returned as is. The body must be replayable (a string, Blob, FormData, URLSearchParams...).
  */
 export async function idempotentFetch(

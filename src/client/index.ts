@@ -1,12 +1,14 @@
+// The wire contract (names and the stored-versus-retryable rule) lives in src/protocol.
 export {
   IDEMPOTENCY_KEY_CONTEXT,
   IDEMPOTENCY_KEY_EXTENSION,
   IDEMPOTENCY_KEY_HEADER,
   REPLAYED_HEADER,
-} from './constants.js';
+} from '../protocol/names.js';
 export { createIdempotencyKey } from './key.js';
 export type { KeyGenerator } from './key.js';
-export { classifyFailure, isRetryableStatus } from './failure.js';
+export { classifyFailure } from './failure.js';
+export { isRetryableStatus } from '../protocol/answers.js';
 export type { FailureKind } from './failure.js';
 export { createKeyLifecycle, KeyLifecycle } from './lifecycle.js';
 export type { KeyLifecycleOptions } from './lifecycle.js';

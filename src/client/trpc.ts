@@ -1,7 +1,7 @@
 import type { Operation, TRPCLink } from '@trpc/client';
 import type { AnyRouter } from '@trpc/server';
-import { BATCH_KEYS_HEADER, KEY_HEADER, formatBatchKeysHeader } from '../trpc/batch-header.js';
-import { IDEMPOTENCY_KEY_CONTEXT } from './constants.js';
+import { formatBatchKeysHeader } from '../protocol/batch-header.js';
+import { IDEMPOTENCY_KEYS_HEADER, IDEMPOTENCY_KEY_CONTEXT, IDEMPOTENCY_KEY_FIELD, IDEMPOTENCY_KEY_HEADER } from '../protocol/names.js';
 import { createIdempotencyKey } from './key.js';
 
 export interface TrpcIdempotencyLinkOptions {
@@ -27,7 +27,7 @@ const keyOf = (op: Pick<Operation, 'context'>) => (op.context as Record<string, 
  */
 export function idempotencyLink<TRouter extends AnyRouter>(options: TrpcIdempotencyLinkOptions = {}): TRPCLink<TRouter> {
   const generateKey = options.generateKey ?? createIdempotencyKey;
-  const field = options.inputField ?? 'idempotencyKey';
+  const field = options.inputField ?? IDEMPOTENCY_KEY_FIELD;
   return () =>
     ({ op, next }) => {
       if (op.type !== 'mutation') return next(op);
@@ -57,6 +57,6 @@ export function idempotencyHeaders(opts: { op: Pick<Operation, 'context'> } | { 
   const ops = 'op' in opts ? [opts.op] : [...opts.opList];
   const keys = ops.map(keyOf);
   if (keys.every((k) => k === undefined)) return {};
-  if (ops.length === 1) return { [KEY_HEADER]: keys[0] as string };
-  return { [BATCH_KEYS_HEADER]: formatBatchKeysHeader(keys) };
+  if (ops.length === 1) return { [IDEMPOTENCY_KEY_HEADER]: keys[0] as string };
+  return { [IDEMPOTENCY_KEYS_HEADER]: formatBatchKeysHeader(keys) };
 }

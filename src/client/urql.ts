@@ -1,5 +1,5 @@
 import { type Exchange, type Operation, makeOperation, mapExchange } from '@urql/core';
-import { IDEMPOTENCY_KEY_CONTEXT, IDEMPOTENCY_KEY_EXTENSION, IDEMPOTENCY_KEY_HEADER } from './constants.js';
+import { IDEMPOTENCY_KEY_CONTEXT, IDEMPOTENCY_KEY_EXTENSION, IDEMPOTENCY_KEY_HEADER } from '../protocol/names.js';
 import { createIdempotencyKey } from './key.js';
 import { type GraphQLClientKeyOptions, usesExtensions, usesHeader } from './transport.js';
 

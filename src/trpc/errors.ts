@@ -1,4 +1,6 @@
 import { type TRPC_ERROR_CODE_KEY, TRPCError, getTRPCErrorFromUnknown } from '@trpc/server';
+import { getHTTPStatusCodeFromError } from '@trpc/server/http';
+import { isDeterministicClientStatus } from '../protocol/answers.js';
 import { type IdempotencyErrorCode, IdempotencyError } from '../core/errors.js';
 import type { StorePolicy } from '../core/outcome.js';
 
@@ -14,24 +16,43 @@ export const TRPC_CODE_OF: Record<IdempotencyErrorCode, TRPC_ERROR_CODE_KEY> = {
   IDEMPOTENCY_STORE_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
 };
 
+// Every TRPC_ERROR_CODE_KEY: the Record type makes a code tRPC adds a compile error here.
+const TRPC_CODES: Record<TRPC_ERROR_CODE_KEY, true> = {
+  PARSE_ERROR: true,
+  BAD_REQUEST: true,
+  INTERNAL_SERVER_ERROR: true,
+  NOT_IMPLEMENTED: true,
+  BAD_GATEWAY: true,
+  SERVICE_UNAVAILABLE: true,
+  GATEWAY_TIMEOUT: true,
+  UNAUTHORIZED: true,
+  PAYMENT_REQUIRED: true,
+  FORBIDDEN: true,
+  NOT_FOUND: true,
+  METHOD_NOT_SUPPORTED: true,
+  TIMEOUT: true,
+  CONFLICT: true,
+  PRECONDITION_FAILED: true,
+  PAYLOAD_TOO_LARGE: true,
+  UNSUPPORTED_MEDIA_TYPE: true,
+  UNPROCESSABLE_CONTENT: true,
+  PRECONDITION_REQUIRED: true,
+  TOO_MANY_REQUESTS: true,
+  CLIENT_CLOSED_REQUEST: true,
+};
+
 /**
- * TRPCError codes stored and replayed by default: the same request gets the same answer on every
- * retry. Everything else (INTERNAL_SERVER_ERROR, TIMEOUT, TOO_MANY_REQUESTS, CONFLICT,
- * UNAUTHORIZED, FORBIDDEN, CLIENT_CLOSED_REQUEST, 5xx, unknown) releases the key so that a retry
- * runs the procedure again.
+ * TRPCError codes stored and replayed by default: those whose HTTP status (tRPC's own mapping) is a
+ * deterministic client error by the protocol's rule (src/protocol/answers.ts), so the same request
+ * gets the same answer on every retry. Everything else (INTERNAL_SERVER_ERROR, TIMEOUT,
+ * TOO_MANY_REQUESTS, CONFLICT, UNAUTHORIZED, FORBIDDEN, CLIENT_CLOSED_REQUEST, 5xx, unknown)
+ * releases the key so that a retry runs the procedure again.
  */
-export const STORED_ERROR_CODES: ReadonlySet<TRPC_ERROR_CODE_KEY> = new Set<TRPC_ERROR_CODE_KEY>([
-  'PARSE_ERROR',
-  'BAD_REQUEST',
-  'PAYMENT_REQUIRED',
-  'NOT_FOUND',
-  'METHOD_NOT_SUPPORTED',
-  'PRECONDITION_FAILED',
-  'PAYLOAD_TOO_LARGE',
-  'UNSUPPORTED_MEDIA_TYPE',
-  'UNPROCESSABLE_CONTENT',
-  'PRECONDITION_REQUIRED',
-]);
+export const STORED_ERROR_CODES: ReadonlySet<TRPC_ERROR_CODE_KEY> = new Set(
+  (Object.keys(TRPC_CODES) as TRPC_ERROR_CODE_KEY[]).filter((code) =>
+    isDeterministicClientStatus(getHTTPStatusCodeFromError(new TRPCError({ code }))),
+  ),
+);
 
 /** The default store policy of the tRPC middleware: successes and deterministic TRPCErrors. */
 export const storeTrpcOutcome: StorePolicy = (outcome) =>

@@ -5,15 +5,18 @@ export { STORED_ERROR_CODES, TRPC_CODE_OF, replayedError, storeTrpcOutcome, toTR
 export { serializerFromTransformer } from './serializer.js';
 export { defaultRequestHeader, defaultResponseHeaders } from './http.js';
 export type { ResponseHeaders } from './http.js';
+// The wire contract lives in src/protocol; re-exported here under the names this subpath has always had.
 export {
-  BATCH_KEYS_HEADER,
-  BatchHeaderError,
-  KEY_HEADER,
+  IDEMPOTENCY_KEYS_HEADER as BATCH_KEYS_HEADER,
+  IDEMPOTENCY_KEY_HEADER as KEY_HEADER,
   REPLAYED_CALLS_HEADER,
   REPLAYED_HEADER,
+} from '../protocol/names.js';
+export {
+  BatchHeaderError,
   formatBatchKeysHeader,
   formatReplayedCallsHeader,
   parseBatchKeysHeader,
   parseReplayedCallsHeader,
-} from './batch-header.js';
+} from '../protocol/batch-header.js';
 export { GLOBAL_TENANT } from '../core/engine.js';

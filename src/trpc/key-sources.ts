@@ -1,5 +1,5 @@
 import { ConfigurationError, KeyInvalidError } from '../core/errors.js';
-import { BatchHeaderError, parseBatchKeysHeader } from './batch-header.js';
+import { BatchHeaderError, parseBatchKeysHeader } from '../protocol/batch-header.js';
 import { hasRequestHeaders, requestShape } from './http.js';
 import type { CallOptions, Resolved } from './options.js';
 

@@ -1,16 +1,13 @@
 import { initTRPC } from '@trpc/server';
 import type { Tenant } from '../core/engine.js';
 import { IdempotencyError } from '../core/errors.js';
+import { formatBatchKeysHeader, formatReplayedCallsHeader, parseBatchKeysHeader, parseReplayedCallsHeader } from '../protocol/batch-header.js';
 import {
-  BATCH_KEYS_HEADER,
-  KEY_HEADER,
+  IDEMPOTENCY_KEYS_HEADER as BATCH_KEYS_HEADER,
+  IDEMPOTENCY_KEY_HEADER as KEY_HEADER,
   REPLAYED_CALLS_HEADER,
   REPLAYED_HEADER,
-  formatBatchKeysHeader,
-  formatReplayedCallsHeader,
-  parseBatchKeysHeader,
-  parseReplayedCallsHeader,
-} from './batch-header.js';
+} from '../protocol/names.js';
 import { replayedError, toTRPCError } from './errors.js';
 import { requestShape } from './http.js';
 import { findKey, fingerprintInput, unreadableKeyError } from './key-sources.js';

@@ -3,7 +3,7 @@ import type { Duration } from '../core/duration.js';
 import { type IdempotencyOptions, type InProgressMode, type Tenant, Idempotency } from '../core/engine.js';
 import { ConfigurationError } from '../core/errors.js';
 import type { StorePolicy } from '../core/outcome.js';
-import { KEY_HEADER, BATCH_KEYS_HEADER } from './batch-header.js';
+import { IDEMPOTENCY_KEYS_HEADER, IDEMPOTENCY_KEY_FIELD, IDEMPOTENCY_KEY_HEADER } from '../protocol/names.js';
 import { storeTrpcOutcome } from './errors.js';
 import { type ResponseHeaders, defaultRequestHeader, defaultResponseHeaders } from './http.js';
 
@@ -34,7 +34,7 @@ interface CommonOptions {
   types?: readonly TRPCProcedureType[];
   /** Header with the key of a single call. Default "Idempotency-Key"; false to ignore headers. */
   header?: string | false;
-  /** Header with the keys of a batch (see batch-header.ts). Default "Idempotency-Keys"; false to ignore. */
+  /** Header with the keys of a batch (see src/protocol/batch-header.ts). Default "Idempotency-Keys"; false to ignore. */
   batchHeader?: string | false;
   /** Input field holding the key; left out of the fingerprint. Default "idempotencyKey"; false to ignore. */
   inputField?: string | false;
@@ -118,9 +118,9 @@ export function resolveOptions(options: TrpcIdempotencyOptions<boolean>): Resolv
     getTenant: options.getTenant,
     getOperation: options.getOperation ?? ((opts) => opts.path),
     types,
-    header: headerName(options.header, KEY_HEADER),
-    batchHeader: headerName(options.batchHeader, BATCH_KEYS_HEADER),
-    inputField: options.inputField === undefined ? 'idempotencyKey' : options.inputField,
+    header: headerName(options.header, IDEMPOTENCY_KEY_HEADER),
+    batchHeader: headerName(options.batchHeader, IDEMPOTENCY_KEYS_HEADER),
+    inputField: options.inputField === undefined ? IDEMPOTENCY_KEY_FIELD : options.inputField,
     getKey: options.getKey,
     getHeader: options.getHeader ?? defaultRequestHeader,
     defaultHeaderReader: options.getHeader === undefined,

@@ -220,7 +220,8 @@ describe('operation-level keys', () => {
     expect(server.calls.charge).toBe(before.charge + 1);
     expect(server.calls.fail).toBe(before.fail + 1);
     expect(first.json.errors).toEqual([
-      { message: 'Unexpected error.', locations: [{ line: 3, column: 9 }], path: ['b'], extensions: { code: 'INTERNAL_SERVER_ERROR' } },
+      // The stored mark: clients must not retry a stored answer (src/protocol/answers.ts).
+      { message: 'Unexpected error.', locations: [{ line: 3, column: 9 }], path: ['b'], extensions: { code: 'INTERNAL_SERVER_ERROR', idempotency: { stored: true } } },
     ]);
     expect(again.status).toBe(first.status);
     expect(again.text).toBe(first.text);

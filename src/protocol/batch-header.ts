@@ -1,6 +1,5 @@
 /**
- * The wire format between a tRPC client and the oncely middleware. Pure functions, no server
- * imports: the client link (src/client) imports this file too.
+ * The batch key header format between a tRPC client (oncely/client/trpc) and the oncely middleware.
  *
  * - One call (httpLink, or a batch of one): `Idempotency-Key: <key>`.
  * - A batch (httpBatchLink): `Idempotency-Keys: {"0":"key-a","2":"key-c"}`, a JSON object from
@@ -13,11 +12,6 @@
  *   `Idempotency-Keys` (the request header's format, replayed calls only; both absent when no
  *   call was replayed).
  */
-
-export const KEY_HEADER = 'idempotency-key';
-export const BATCH_KEYS_HEADER = 'idempotency-keys';
-export const REPLAYED_HEADER = 'idempotent-replayed';
-export const REPLAYED_CALLS_HEADER = 'idempotent-replayed-calls';
 
 /** A malformed `Idempotency-Keys` or `Idempotent-Replayed-Calls` value. */
 export class BatchHeaderError extends Error {
