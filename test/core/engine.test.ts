@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   ConfigurationError,
   GLOBAL_TENANT,
@@ -16,6 +16,20 @@ import {
 } from '../../src/index.js';
 
 const HOUR = 3_600_000;
+
+/**
+ * Runs a test on virtual time (vi.useFakeTimers: setTimeout, setInterval, Date and performance):
+ * the work's sleeps, the lease heartbeat, wait deadlines and the sweeper's interval advance with
+ * vi.advanceTimersByTimeAsync instead of real sleeps.
+ */
+async function onVirtualTime(body: () => Promise<void>): Promise<void> {
+  vi.useFakeTimers();
+  try {
+    await body();
+  } finally {
+    vi.useRealTimers();
+  }
+}
 
 function setup(options: Partial<ConstructorParameters<typeof Idempotency>[0]> = {}) {
   const store = new MemoryStore();
@@ -136,26 +150,38 @@ describe('Idempotency engine', () => {
     expect((await first).outcome).toEqual({ ok: true, value: 'first' });
   });
 
-  it('waits for the holder and replays when asked to wait', async () => {
-    const { engine } = setup();
-    const c = call();
-    const first = engine.execute(c, () => new Promise((r) => setTimeout(() => r('first'), 80)));
-    await new Promise((r) => setTimeout(r, 5));
-    const second = await engine.execute({ ...c, inProgress: 'wait' }, () => 'dup');
-    expect(second).toMatchObject({ replayed: true, outcome: { ok: true, value: 'first' } });
-    await first;
-  });
+  it('waits for the holder and replays when asked to wait', () =>
+    onVirtualTime(async () => {
+      const { engine } = setup();
+      const c = call();
+      const first = engine.execute(c, () => new Promise((r) => setTimeout(() => r('first'), 80)));
+      await vi.advanceTimersByTimeAsync(5);
+      const second = engine.execute({ ...c, inProgress: 'wait' }, () => 'dup');
+      await vi.advanceTimersByTimeAsync(500);
+      expect(await second).toMatchObject({ replayed: true, outcome: { ok: true, value: 'first' } });
+      await first;
+    }));
 
-  it('gives up waiting after waitTimeout with 409', async () => {
-    const { engine } = setup({ inProgress: 'wait', waitTimeout: 60 });
-    const c = call();
-    const first = engine.execute(c, () => new Promise((r) => setTimeout(() => r('slow'), 300)));
-    await new Promise((r) => setTimeout(r, 5));
-    const started = Date.now();
-    await expect(engine.execute(c, () => 'dup')).rejects.toBeInstanceOf(KeyInUseError);
-    expect(Date.now() - started).toBeLessThan(1000);
-    await first;
-  });
+  it('gives up waiting after waitTimeout with 409', () =>
+    onVirtualTime(async () => {
+      const { engine } = setup({ inProgress: 'wait', waitTimeout: 60 });
+      const c = call();
+      const first = engine.execute(c, () => new Promise((r) => setTimeout(() => r('slow'), 300)));
+      await vi.advanceTimersByTimeAsync(5);
+      const started = performance.now();
+      let gaveUpAfter = Number.NaN;
+      const waiting = engine.execute(c, () => 'dup').catch((error: unknown) => {
+        gaveUpAfter = performance.now() - started;
+        return error;
+      });
+      await vi.advanceTimersByTimeAsync(200);
+      expect(await waiting).toBeInstanceOf(KeyInUseError);
+      // At the deadline, not before and not at the holder's end (300 ms).
+      expect(gaveUpAfter).toBeGreaterThanOrEqual(60);
+      expect(gaveUpAfter).toBeLessThan(100);
+      await vi.advanceTimersByTimeAsync(300);
+      expect((await first).outcome).toEqual({ ok: true, value: 'slow' });
+    }));
 
   it('lets a retry re-claim after a crashed holder lease ran out, and fences the old holder', async () => {
     const { engine, clock, events } = setup({ lease: 30_000 });
@@ -184,34 +210,39 @@ describe('Idempotency engine', () => {
     await expect(engine.execute({ ...c, input: { other: true } }, () => 1)).rejects.toBeInstanceOf(KeyReusedError);
   });
 
-  it('renews the lease while long work runs (heartbeat)', async () => {
-    const store = new MemoryStore();
-    const engine = new Idempotency({ store, lease: 150, heartbeat: 40 });
-    const c = call();
-    const first = engine.execute(c, () => new Promise((r) => setTimeout(() => r('long'), 500)));
-    await new Promise((r) => setTimeout(r, 350));
-    // Without renewal the 150 ms lease would have run out and this would re-claim.
-    await expect(engine.execute(c, () => 'dup')).rejects.toBeInstanceOf(KeyInUseError);
-    expect((await first).stored).toBe(true);
-  });
+  it('renews the lease while long work runs (heartbeat)', () =>
+    onVirtualTime(async () => {
+      const store = new MemoryStore();
+      const engine = new Idempotency({ store, lease: 150, heartbeat: 40 });
+      const c = call();
+      const first = engine.execute(c, () => new Promise((r) => setTimeout(() => r('long'), 500)));
+      await vi.advanceTimersByTimeAsync(350);
+      // Without renewal the 150 ms lease would have run out and this would re-claim.
+      await expect(engine.execute(c, () => 'dup')).rejects.toBeInstanceOf(KeyInUseError);
+      await vi.advanceTimersByTimeAsync(200);
+      expect((await first).stored).toBe(true);
+    }));
 
-  it('aborts the work signal when the lease is lost', async () => {
-    const store = new MemoryStore();
-    const engine = new Idempotency({ store, lease: 100, heartbeat: 30 });
-    const c = call();
-    let signal!: AbortSignal;
-    const run = engine.execute(c, (claim) => {
-      signal = claim.signal;
-      return new Promise((r) => setTimeout(() => r('x'), 300));
-    });
-    await new Promise((r) => setTimeout(r, 10));
-    // Someone else takes the record over (simulated by editing the store directly).
-    const record = await store.get({ tenant: 'acct_1', operation: 'createCharge', key: c.key as string });
-    await store.takeOver({ ...record!, token: 'thief', fence: 2 }, record!.token, Date.now() + 10_000);
-    await new Promise((r) => setTimeout(r, 80));
-    expect(signal.aborted).toBe(true);
-    expect((await run).stored).toBe(false);
-  });
+  it('aborts the work signal when the lease is lost', () =>
+    onVirtualTime(async () => {
+      const store = new MemoryStore();
+      const engine = new Idempotency({ store, lease: 100, heartbeat: 30 });
+      const c = call();
+      let signal!: AbortSignal;
+      const run = engine.execute(c, (claim) => {
+        signal = claim.signal;
+        return new Promise((r) => setTimeout(() => r('x'), 300));
+      });
+      await vi.advanceTimersByTimeAsync(10);
+      // Someone else takes the record over (simulated by editing the store directly).
+      const record = await store.get({ tenant: 'acct_1', operation: 'createCharge', key: c.key as string });
+      await store.takeOver({ ...record!, token: 'thief', fence: 2 }, record!.token, Date.now() + 10_000);
+      expect(signal.aborted).toBe(false);
+      await vi.advanceTimersByTimeAsync(80);
+      expect(signal.aborted).toBe(true);
+      await vi.advanceTimersByTimeAsync(300);
+      expect((await run).stored).toBe(false);
+    }));
 
   it('forgets a record after its retention: the key runs again, and purge deletes it', async () => {
     const { engine, clock, store } = setup({ retention: '24h' });
@@ -369,9 +400,16 @@ describe('sweeper', () => {
     const { engine, clock, store } = setup({ retention: '1h' });
     for (let i = 0; i < 25; i++) await engine.execute(call(), () => i);
     clock.advance(2 * HOUR);
-    const sweeper = startSweeper(engine, { interval: 10, batchSize: 4, maxBatchesPerSweep: 2 });
-    await new Promise((r) => setTimeout(r, 200));
-    sweeper.stop();
+    let sweeper!: ReturnType<typeof startSweeper>;
+    await onVirtualTime(async () => {
+      sweeper = startSweeper(engine, { interval: 10, batchSize: 4, maxBatchesPerSweep: 2 });
+      // Bounded and paced: the first sweep (t = 10 ms) deletes one batch of 4, then pauses 10 ms
+      // (the default pauseMs) before its second batch.
+      await vi.advanceTimersByTimeAsync(15);
+      expect(store.size).toBe(21);
+      await vi.advanceTimersByTimeAsync(200);
+      sweeper.stop();
+    });
     expect(store.size).toBe(0);
     expect(await sweeper.sweep()).toBe(0);
   });
