@@ -1,24 +1,10 @@
+import { isHeaderSource, readRequestHeader } from '../adapter/headers.js';
 import type { CallOptions } from './options.js';
 
 /** The two operations the middleware needs on response headers. */
 export interface ResponseHeaders {
   get(name: string): string | null | undefined;
   set(name: string, value: string): void;
-}
-
-interface HeadersLike {
-  get(name: string): string | null;
-}
-
-function isHeaders(value: unknown): value is HeadersLike {
-  return typeof (value as HeadersLike | undefined)?.get === 'function';
-}
-
-function fromRecord(headers: Record<string, unknown>, name: string): string | null | undefined {
-  const value = headers[name];
-  // Node joins repeated headers with ", " itself; do the same for the few it keeps as arrays.
-  if (Array.isArray(value)) return value.join(', ');
-  return value === undefined || value === null ? undefined : String(value);
 }
 
 /**
@@ -29,8 +15,7 @@ function fromRecord(headers: Record<string, unknown>, name: string): string | nu
 export function defaultRequestHeader(opts: CallOptions, name: string): string | null | undefined {
   const ctx = opts.ctx as { req?: { headers?: unknown }; headers?: unknown } | undefined;
   for (const headers of [ctx?.req?.headers, ctx?.headers]) {
-    if (isHeaders(headers)) return headers.get(name);
-    if (headers && typeof headers === 'object') return fromRecord(headers as Record<string, unknown>, name);
+    if (isHeaderSource(headers)) return readRequestHeader(headers, name);
   }
   return undefined;
 }
@@ -41,7 +26,7 @@ export function defaultRequestHeader(opts: CallOptions, name: string): string | 
  */
 export function hasRequestHeaders(opts: CallOptions): boolean {
   const ctx = opts.ctx as { req?: { headers?: unknown }; headers?: unknown } | undefined;
-  return [ctx?.req?.headers, ctx?.headers].some((headers) => typeof headers === 'object' && headers !== null);
+  return [ctx?.req?.headers, ctx?.headers].some(isHeaderSource);
 }
 
 /**

@@ -1,3 +1,4 @@
+import { isRecord, withoutField } from '../adapter/fingerprint-input.js';
 import { ConfigurationError, KeyInvalidError } from '../core/errors.js';
 import { BatchHeaderError, parseBatchKeysHeader } from '../protocol/batch-header.js';
 import { hasRequestHeaders, requestShape } from './http.js';
@@ -29,6 +30,13 @@ export async function findKey(opts: CallOptions, rawInput: unknown, config: Reso
       } catch (error) {
         // A malformed header is the client's mistake: BAD_REQUEST, like an invalid key.
         throw new KeyInvalidError(error instanceof BatchHeaderError ? error.message : 'Malformed Idempotency-Keys header.');
+      }
+      // Strict, like the header's syntax: a key for a call the request does not have is a client
+      // mistake (an off-by-one batch index would otherwise leave a call unprotected).
+      const calls = requestShape(opts).calls;
+      const stray = calls === undefined ? undefined : [...keys.keys()].find((index) => index >= calls);
+      if (stray !== undefined) {
+        throw new KeyInvalidError(`Idempotency-Keys names call ${stray}, but the request has ${calls} call${calls === 1 ? '' : 's'} (indexes from 0).`);
       }
       const key = keys.get(opts.batchIndex);
       if (key !== undefined) return key;
@@ -69,11 +77,5 @@ export function unreadableKeyError(opts: CallOptions, config: Resolved): Configu
 
 /** The input as fingerprinted: the key field left out, since the key is not part of the payload. */
 export function fingerprintInput(rawInput: unknown, config: Resolved): unknown {
-  if (config.inputField === false || !isRecord(rawInput) || !(config.inputField in rawInput)) return rawInput;
-  const { [config.inputField]: _key, ...rest } = rawInput;
-  return rest;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
+  return withoutField(rawInput, config.inputField);
 }

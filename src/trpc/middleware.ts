@@ -11,30 +11,11 @@ import {
 import { replayedError, toTRPCError } from './errors.js';
 import { requestShape } from './http.js';
 import { findKey, fingerprintInput, unreadableKeyError } from './key-sources.js';
+import { type IdempotencyContext, contextFromClaim } from '../adapter/context.js';
 import { type CallOptions, type Resolved, type TrpcIdempotencyOptions, resolveOptions } from './options.js';
 import { type MiddlewareResultOf, storedResult } from './result.js';
 
-/** What a guarded procedure finds at `ctx.idempotency`. */
-export interface IdempotencyContext<TTx = unknown> {
-  /** The validated idempotency key of this call. */
-  key: string;
-  tenant: Tenant;
-  /** The record's operation: the procedure path unless `getOperation` says otherwise. */
-  operation: string;
-  /** 1 on the first claim; higher when an abandoned claim was taken over (a crashed earlier run). */
-  fence: number;
-  /**
-   * Whether this call's result came from the store. The procedure only runs for fresh claims, so
-   * inside it this is always false; replays are announced by the response header instead.
-   */
-  replayed: boolean;
-  /** Aborted when the claim's lease is lost: another request may now run the same operation. */
-  signal: AbortSignal;
-  /** A key for a downstream call (payment provider...), stable across every retry of this operation. */
-  deriveKey(purpose?: string): string;
-  /** Transactional mode only: the transaction client, e.g. Prisma's interactive transaction client. */
-  tx: TTx | undefined;
-}
+export type { IdempotencyContext } from '../adapter/context.js';
 
 /** `ctx.idempotency` is null when no key was sent to an optional procedure, or for unguarded types. */
 export type IdempotencyCtx<TRequired extends boolean, TTx = unknown> = {
@@ -91,16 +72,7 @@ export function createIdempotencyMiddleware<TRequired extends boolean = true, TT
           ...(config.transactional !== undefined ? { transactional: config.transactional } : {}),
         },
         async (claim) => {
-          const idempotency: IdempotencyContext<TTx> = {
-            key: claim.key,
-            tenant,
-            operation,
-            fence: claim.fence,
-            replayed: false,
-            signal: claim.signal,
-            deriveKey: claim.deriveKey,
-            tx: claim.tx as TTx | undefined,
-          };
+          const idempotency = contextFromClaim<TTx>(claim, operation);
           const result = (await opts.next({ ctx: { idempotency } })) as Result;
           passed = result;
           // The engine decides from the outcome whether to store or release: hand it the error.
@@ -146,7 +118,8 @@ export function createIdempotentProcedure<TRequired extends boolean = true, TTx 
 function markReplayed(opts: CallOptions, config: Resolved, key: string): void {
   if (!requestShape(opts).batch) {
     setHeader(opts, config, REPLAYED_HEADER, 'true');
-    setHeader(opts, config, KEY_HEADER, key);
+    // The key's own header, as configured (Yoga echoes its configured header name too).
+    setHeader(opts, config, config.header === false ? KEY_HEADER : config.header, key);
     return;
   }
   const headers = safeHeaders(opts, config);
@@ -161,13 +134,13 @@ function markReplayed(opts: CallOptions, config: Resolved, key: string): void {
   headers.set(REPLAYED_CALLS_HEADER, formatReplayedCallsHeader(indexes));
   let keys: Map<number, string>;
   try {
-    const current = headers.get(BATCH_KEYS_HEADER);
+    const current = headers.get(config.batchHeader === false ? BATCH_KEYS_HEADER : config.batchHeader);
     keys = current ? parseBatchKeysHeader(current) : new Map();
   } catch {
     keys = new Map();
   }
   keys.set(opts.batchIndex, key);
-  headers.set(BATCH_KEYS_HEADER, formatBatchKeysHeader(keys));
+  headers.set(config.batchHeader === false ? BATCH_KEYS_HEADER : config.batchHeader, formatBatchKeysHeader(keys));
 }
 
 function setHeader(opts: CallOptions, config: Resolved, name: string, value: string): void {

@@ -1,6 +1,7 @@
 import type { TRPCProcedureType } from '@trpc/server';
 import type { Duration } from '../core/duration.js';
 import { type IdempotencyOptions, type InProgressMode, type Tenant, Idempotency } from '../core/engine.js';
+import { engineFromOptions } from '../adapter/engine.js';
 import { ConfigurationError } from '../core/errors.js';
 import type { StorePolicy } from '../core/outcome.js';
 import { IDEMPOTENCY_KEYS_HEADER, IDEMPOTENCY_KEY_FIELD, IDEMPOTENCY_KEY_HEADER } from '../protocol/names.js';
@@ -100,18 +101,7 @@ export function resolveOptions(options: TrpcIdempotencyOptions<boolean>): Resolv
       "oncely/trpc: `getTenant` is required. Return the caller's account or user id, or `() => GLOBAL_TENANT` (from 'oncely') to share keys between all callers.",
     );
   }
-  let engine: Idempotency;
-  if (options.engine !== undefined) {
-    if (!(options.engine instanceof Idempotency)) throw new ConfigurationError('oncely/trpc: `engine` must be an Idempotency instance.');
-    if ('store' in options && options.store !== undefined) {
-      throw new ConfigurationError('oncely/trpc: pass either `engine` or `store` with engine options, not both.');
-    }
-    engine = options.engine;
-  } else {
-    const { getTenant, getOperation, types, header, batchHeader, inputField, getKey, getHeader, responseHeaders, inProgress, waitTimeout, shouldStore, transactional, required, engine: _e, ...engineOptions } = options as StoreOptions & { required?: boolean };
-    // inProgress, waitTimeout and transactional travel with each call, so they work with an existing engine too.
-    engine = new Idempotency(engineOptions);
-  }
+  const engine = engineFromOptions('oncely/trpc', options as unknown as Record<string, unknown>, MIDDLEWARE_ONLY);
   const types = new Set<TRPCProcedureType>(options.types ?? ['mutation']);
   return {
     engine,
@@ -137,3 +127,23 @@ function headerName(value: string | false | undefined, fallback: string): string
   if (value === false) return false;
   return (value ?? fallback).toLowerCase();
 }
+
+// The middleware's own options; everything else is handed to the engine it builds. inProgress,
+// waitTimeout, shouldStore and transactional travel with each call, so they work with a shared
+// engine too.
+const MIDDLEWARE_ONLY: ReadonlySet<string> = new Set([
+  'getTenant',
+  'getOperation',
+  'types',
+  'header',
+  'batchHeader',
+  'inputField',
+  'getKey',
+  'getHeader',
+  'responseHeaders',
+  'inProgress',
+  'waitTimeout',
+  'shouldStore',
+  'transactional',
+  'required',
+]);
