@@ -49,7 +49,7 @@ export interface PluginOptions<TContext = any> {
   directiveName?: string;
   /** Custom key source for the whole operation (source "getKey"). */
   getKey?: (context: TContext) => unknown;
-  /** Whether a root mutation field must carry a key (a missing one is a 400). Default false. */
+  /** Whether a root mutation field must carry a key (a missing one is a 400). Default true, as in oncely/trpc: fail closed; opt fields out with a function. */
   required?: boolean | ((target: RequiredTarget<TContext>) => boolean);
   /** Store record name of an operation-level key. Default: the operation name, or "anonymous" (the document is fingerprinted, not part of the name). */
   operationIdentity?: (input: OperationIdentityInput<TContext>) => string;

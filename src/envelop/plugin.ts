@@ -128,7 +128,7 @@ export function useIdempotency<TContext = any>(options: UseIdempotencyOptions<TC
           const required =
             typeof plugin.required === 'function'
               ? plugin.required({ field: field.coordinate, fieldName: field.fieldName, responseKey: field.responseKey, operationName: operation.name?.value, context: context as TContext })
-              : plugin.required === true;
+              : plugin.required !== false;
           if (required) return refuse(new KeyMissingError(missingKeyMessage(resolved, field.coordinate)));
         }
         const keys = new Map(fields.flatMap((f) => (f.found ? [[f.responseKey, f.found.key] as const] : [])));

@@ -27,7 +27,7 @@ describe('an engine built by the application, shared with the plugin', () => {
 
   beforeAll(async () => {
     engine = new Idempotency({ store: new MemoryStore(), onEvent: (event) => events.push(`${event.type} ${'operation' in event ? event.operation : ''}`) });
-    server = await startYogaApp({ engine, getTenant: () => GLOBAL_TENANT, keySources: ['getKey'], getKey: (ctx: { request: Request }) => ctx.request.headers.get('x-request-key') });
+    server = await startYogaApp({ engine, getTenant: () => GLOBAL_TENANT, keySources: ['getKey'], required: false, getKey: (ctx: { request: Request }) => ctx.request.headers.get('x-request-key') });
   });
   afterAll(async () => {
     await server?.close();
