@@ -7,7 +7,7 @@ export type MiddlewareResultOf<TOverrides> = Awaited<ReturnType<TRPCMiddlewareFu
  * THE ONE PLACE that knows tRPC's internal middleware-result shape. Returning a stored value
  * without calling `next()` needs a result like the one `next()` returns; tRPC exports no helper
  * for it (trpc issue #4066). In 11.x that is `{ marker: 'middlewareMarker', ok: true, data }`,
- * and the procedure caller only reads `ok` and `data`. test/trpc/result-shape.test.ts compares it
+ * and the procedure caller only reads `ok` and `data`. test/trpc/unit.test.ts (the guard test) compares it
  * with a real `next()` result and fails loudly when tRPC changes the shape.
  */
 export const MIDDLEWARE_MARKER = 'middlewareMarker';
