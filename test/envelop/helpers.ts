@@ -99,9 +99,6 @@ export interface YogaApp {
   close(): Promise<void>;
 }
 
-/** @deprecated the old name: a Yoga app over real HTTP (kept for the transactional suite). */
-export type TestServer = YogaApp;
-
 type YogaOptions = Partial<YogaServerOptions<Record<string, unknown>, Record<string, unknown>>>;
 
 /**
@@ -138,11 +135,6 @@ export async function startYogaApp(
         server.close((error) => (error ? reject(error) : resolve()));
       }),
   };
-}
-
-/** @deprecated the old name: `startYogaApp(..., { http: true })` (kept for the transactional suite). */
-export function startServer(plugin: UseIdempotencyOptions, yoga: YogaOptions = {}, schemaOptions: Parameters<typeof makeSchema>[1] = {}): Promise<YogaApp> {
-  return startYogaApp(plugin, yoga, schemaOptions, { http: true });
 }
 
 export interface Reply {

@@ -2,14 +2,14 @@ import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshStore, testDatabases, type PrismaLike } from '../support/databases.js';
-import { newKey, post, startServer, type TestServer } from './helpers.js';
+import { newKey, post, startYogaApp, type YogaApp } from './helpers.js';
 
 // One graphql copy for Yoga (loaded by Node: CommonJS) and src (else resolved by Vite to index.mjs).
 
 for (const db of testDatabases()) {
   describe(`transactional mode on ${db.name}`, () => {
     let client: PrismaLike;
-    let server: TestServer;
+    let server: YogaApp;
     const table = `oncely_envelop_tx_${randomUUID().replaceAll('-', '').slice(0, 10)}`;
     const placeholder = db.provider === 'postgresql' ? '$1' : '?';
     const rows = async (note: string) =>
@@ -28,7 +28,7 @@ for (const db of testDatabases()) {
       client = fresh.client;
       recordTable = fresh.table;
       await client.$executeRawUnsafe(`CREATE TABLE ${table} (note VARCHAR(100) NOT NULL)`);
-      server = await startServer(
+      server = await startYogaApp(
         { store: fresh.store, getTenant: () => 'shop', transactional: true },
         {},
         {
@@ -37,8 +37,7 @@ for (const db of testDatabases()) {
             if (!tx) throw new Error('no transaction client on context.idempotency.tx');
             await (tx as PrismaLike).$executeRawUnsafe(`INSERT INTO ${table} (note) VALUES (${placeholder})`, note);
           },
-        },
-      );
+        }, { http: true });
     });
     afterAll(async () => {
       await server?.close();

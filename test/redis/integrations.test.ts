@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisStore } from '../../src/redis/index.js';
-import { PAY, type TestServer, post, startServer } from '../envelop/helpers.js';
-import { Counter, type Server, buildRouter, client, serve } from '../trpc/harness.js';
+import { PAY, type YogaApp, post, startYogaApp } from '../envelop/helpers.js';
+import { Counter, type TrpcApp, buildRouter, client, startTrpcApp } from '../trpc/harness.js';
 import { deletePrefix, localRedis, localRedisAvailable, uniquePrefix } from './support/redis.js';
 
 // The Envelop plugin and the tRPC middleware, unchanged, on the Redis store.
@@ -18,9 +18,9 @@ describe.runIf(localRedisAvailable())('integrations on the Redis store', () => {
   });
 
   describe('Yoga + useIdempotency', () => {
-    let server: TestServer;
+    let server: YogaApp;
     beforeAll(async () => {
-      server = await startServer({ store, getTenant: () => 'tenant-a', inProgress: 'wait' });
+      server = await startYogaApp({ store, getTenant: () => 'tenant-a', inProgress: 'wait' }, {}, {}, { http: true });
     });
     afterAll(() => server.close());
 
@@ -39,10 +39,10 @@ describe.runIf(localRedisAvailable())('integrations on the Redis store', () => {
   });
 
   describe('tRPC + createIdempotencyMiddleware', () => {
-    let server: Server;
+    let server: TrpcApp;
     const counter = new Counter();
     beforeAll(async () => {
-      server = await serve(buildRouter({ store }, counter, { superjson: true }), 'standalone');
+      server = await startTrpcApp(buildRouter({ store }, counter, { superjson: true }), 'standalone');
     });
     afterAll(() => server.close());
 

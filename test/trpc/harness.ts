@@ -122,9 +122,6 @@ export interface TrpcApp {
   close(): Promise<void>;
 }
 
-/** @deprecated the old name of TrpcApp. */
-export type Server = TrpcApp;
-
 function tenantOf(header: string | string[] | null | undefined): string {
   return (Array.isArray(header) ? header[0] : header) ?? 'tenant-a';
 }
@@ -202,11 +199,6 @@ export async function startTrpcApp(router: TestRouter, adapter: Adapter | 'fetch
         server.close(() => resolve());
       }),
   };
-}
-
-/** @deprecated the old name: the adapter over real HTTP (`fetch` through the node:http bridge). Kept for the Redis suites. */
-export function serve(router: TestRouter, adapter: Adapter): Promise<TrpcApp> {
-  return startTrpcApp(router, adapter === 'fetch' ? 'fetch-http' : adapter);
 }
 
 /** Per-call context the test links read: the key, and the tenant header. */
