@@ -6,6 +6,12 @@ import { KeyLifecycle, type KeyLifecycleOptions } from './lifecycle.js';
 /** TanStack Query's mutationFn second argument, kept loose so any v5 minor fits. */
 type MutationFnContext = Record<string, unknown> | undefined;
 
+/**
+ * What your mutationFn receives as its second argument (without `inject`): TanStack's mutationFn
+ * context with the key added as `idempotencyKey`. With `inject`, TanStack's context as it is.
+ */
+export type IdempotentMutationContext = Record<string, unknown> & { idempotencyKey: string };
+
 export interface IdempotentMutationConfig<TVariables> extends KeyLifecycleOptions {
   /** The lifecycle that owns the key. Default: a new one per options object (per hook with the hook). */
   lifecycle?: KeyLifecycle;
@@ -23,7 +29,8 @@ export interface IdempotentMutationConfig<TVariables> extends KeyLifecycleOption
 }
 
 export interface MutationOptionsLike<TData, TVariables> {
-  mutationFn?: (variables: TVariables, context?: any) => Promise<TData>;
+  /** Any mutationFn of these variables and data, whatever its second parameter. */
+  mutationFn?: (variables: TVariables, context: never) => Promise<TData>;
   retry?: unknown;
   [option: string]: unknown;
 }
@@ -35,8 +42,13 @@ export interface MutationOptionsLike<TData, TVariables> {
  * failed for good, or when the variables change. Your mutationFn receives it as
  * `context.idempotencyKey` (or in the variables, with `inject`).
  */
-export function idempotentMutationOptions<TData, TVariables, TOptions extends MutationOptionsLike<TData, TVariables>>(
-  options: TOptions & { mutationFn: (variables: TVariables, context: any) => Promise<TData> },
+export function idempotentMutationOptions<
+  TData,
+  TVariables,
+  TOptions extends MutationOptionsLike<TData, TVariables>,
+  TContext = IdempotentMutationContext,
+>(
+  options: TOptions & { mutationFn: (variables: TVariables, context: TContext) => Promise<TData> },
   config: IdempotentMutationConfig<TVariables> = {},
 ): TOptions & { mutationFn: (variables: TVariables, context?: MutationFnContext) => Promise<TData>; retry: (failureCount: number, error: unknown) => boolean } {
   const lifecycle = config.lifecycle ?? new KeyLifecycle(config);
@@ -63,7 +75,8 @@ export function idempotentMutationOptions<TData, TVariables, TOptions extends Mu
       if (handle) inFlight.set(handle, key);
       return lifecycle.run(
         variables,
-        (k) => (inject ? inner(inject(variables, k), context) : inner(variables, { ...context, idempotencyKey: k })),
+        // TContext is the mutationFn's own declaration of what it gets: TanStack's context, with the key unless injected.
+        (k) => (inject ? inner(inject(variables, k), context as TContext) : inner(variables, { ...context, idempotencyKey: k } as TContext)),
         key,
       );
     },

@@ -33,13 +33,13 @@ export { deriveDownstreamKey } from './derive-key.js';
  * it can, claim the record (claim.ts) in lease or transactional mode, then either replay the stored
  * outcome or hand out a held claim (held-claim.ts) that the work finishes with commit or release.
  */
-export class Idempotency {
+export class Idempotency<Tx = unknown> {
   readonly store: IdempotencyStore;
   private readonly config: ResolvedOptions;
   private readonly outcomes: StoredOutcomes;
   private readonly cache: LocalCache | undefined;
 
-  constructor(private readonly options: IdempotencyOptions) {
+  constructor(private readonly options: IdempotencyOptions<Tx>) {
     this.config = resolveOptions(options);
     this.store = options.store;
     this.outcomes = new StoredOutcomes(options.serializer ?? defaultSerializer, options.codec, this.config.maxResponseBytes);
@@ -47,7 +47,7 @@ export class Idempotency {
   }
 
   /** Runs `work` once per (tenant, operation, key) and returns its outcome, or the stored one. */
-  async execute<T>(call: IdempotentCall, work: (claim: ClaimContext) => T | Promise<T>): Promise<Execution<T>> {
+  async execute<T>(call: IdempotentCall, work: (claim: ClaimContext<Tx>) => T | Promise<T>): Promise<Execution<T>> {
     const begun = await this.begin<T>(call);
     if (begun.replayed) return begun.execution;
     let outcome: Outcome<T>;
@@ -60,7 +60,7 @@ export class Idempotency {
   }
 
   /** Like execute(), but returns the value or throws the (possibly replayed) error. */
-  async run<T>(call: IdempotentCall, work: (claim: ClaimContext) => T | Promise<T>): Promise<T> {
+  async run<T>(call: IdempotentCall, work: (claim: ClaimContext<Tx>) => T | Promise<T>): Promise<T> {
     const { outcome } = await this.execute(call, work);
     if (outcome.ok) return outcome.value;
     throw outcome.error;
@@ -71,7 +71,7 @@ export class Idempotency {
    * with, or a held claim to finish with commit(outcome) or release(). Throws the refusals: invalid
    * or missing key (400), reuse with another input (422), in progress (409), store down (503).
    */
-  async begin<T>(call: IdempotentCall): Promise<Begun<T>> {
+  async begin<T>(call: IdempotentCall): Promise<Begun<T, Tx>> {
     const started = performance.now();
     const key = validateKey(call.key, this.options.keyRules);
     const scope = toRecordScope(call.tenant, call.operation, key);
@@ -101,7 +101,7 @@ export class Idempotency {
       const result = await claimRecord(this.store, request, this.config);
       if (result.kind !== 'claimed') return this.answerExisting<T>(result, emit);
       this.emitClaimed(emit, result, call);
-      return leaseClaim<T>(this.kit(emit), { call, scope, record: result.record, reclaimed: result.reclaimed, deriveKey });
+      return leaseClaim<T, Tx>(this.kit(emit), { call, scope, record: result.record, reclaimed: result.reclaimed, deriveKey });
     }
 
     const store = this.store;
@@ -120,7 +120,8 @@ export class Idempotency {
       return this.answerExisting<T>(result, emit);
     }
     this.emitClaimed(emit, result, call);
-    return transactionClaim<T>(this.kit(emit), { call, scope, record: result.record, reclaimed: result.reclaimed, deriveKey }, open, tx, undoable);
+    // The store's own handle: IdempotencyOptions<Tx> typed it from the store this engine was given.
+    return transactionClaim<T, Tx>(this.kit(emit), { call, scope, record: result.record, reclaimed: result.reclaimed, deriveKey }, open, tx as Tx, undoable);
   }
 
   /** Validates a raw key with this engine's rules (adapters check keys before running anything). */
@@ -208,6 +209,6 @@ function fingerprintInput(input: unknown): string {
   }
 }
 
-export function createIdempotency(options: IdempotencyOptions): Idempotency {
+export function createIdempotency<Tx = unknown>(options: IdempotencyOptions<Tx>): Idempotency<Tx> {
   return new Idempotency(options);
 }

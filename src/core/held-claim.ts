@@ -31,7 +31,7 @@ interface Claimed {
   deriveKey(purpose?: string): string;
 }
 
-function contextOf(claimed: Claimed, signal: AbortSignal, tx?: unknown): ClaimContext {
+function contextOf<Tx>(claimed: Claimed, signal: AbortSignal, tx?: Tx): ClaimContext<Tx> {
   const { call, scope, record, deriveKey } = claimed;
   return { tenant: call.tenant, operation: call.operation, key: scope.key, fence: record.fence, signal, deriveKey, ...(tx === undefined ? {} : { tx }) };
 }
@@ -59,7 +59,7 @@ async function completion(kit: ClaimKit, scope: RecordScope, outcome: Outcome): 
  * Lease mode: the record is visible while the work runs; a heartbeat renews the lease, and the
  * holder's token fences every later change, so a holder that lost its claim can change nothing.
  */
-export function leaseClaim<T>(kit: ClaimKit, claimed: Claimed): HeldClaim<T> {
+export function leaseClaim<T, Tx = never>(kit: ClaimKit, claimed: Claimed): HeldClaim<T, Tx> {
   const { scope, record } = claimed;
   const lease = holdLease(kit.store, scope, record, kit.config, () => kit.emit({ type: 'lease_lost', fence: record.fence }));
   const finish = once();
@@ -104,7 +104,7 @@ export function leaseClaim<T>(kit: ClaimKit, claimed: Claimed): HeldClaim<T> {
  * and, when the store policy keeps the error (a deterministic one), stores it there, so retries
  * replay it as in lease mode; otherwise, or on release(), everything rolls back, the claim too.
  */
-export function transactionClaim<T>(kit: ClaimKit, claimed: Claimed, open: OpenTransaction<unknown>, tx: unknown, undoable: boolean): HeldClaim<T> {
+export function transactionClaim<T, Tx>(kit: ClaimKit, claimed: Claimed, open: OpenTransaction<unknown>, tx: Tx, undoable: boolean): HeldClaim<T, Tx> {
   const { scope, record } = claimed;
   const finish = once();
   const rollBack = async (kind?: 'success' | 'error') => {

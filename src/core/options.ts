@@ -8,10 +8,14 @@ import type { LocalCacheOptions } from './local-cache.js';
 import type { StorePolicy } from './outcome.js';
 import type { Serializer } from './serializer.js';
 import type { ResponseCodec } from './stored-outcome.js';
-import type { IdempotencyStore } from './store.js';
+import type { IdempotencyStore, TransactionalStore } from './store.js';
 
-export interface IdempotencyOptions {
-  store: IdempotencyStore;
+/**
+ * `Tx` is the transaction handle of a transactional store (for a PrismaStore: your client's
+ * interactive transaction client), inferred from `store`; the work receives it as `claim.tx`.
+ */
+export interface IdempotencyOptions<Tx = unknown> {
+  store: IdempotencyStore | TransactionalStore<Tx>;
   /** How long a completed record is replayed. Default "24h". */
   retention?: Duration;
   /** How long a claim is protected without a heartbeat. Default "60s". */

@@ -49,9 +49,16 @@ export interface Completion {
  * transaction (transactional mode). `tx` is the store's transaction handle, handed to the work
  * (for Prisma: the interactive transaction client).
  */
-export interface TransactionalStore extends IdempotencyStore {
-  transaction<R>(fn: (store: TransactionScope, tx: unknown) => Promise<R>): Promise<R>;
+export interface TransactionalStore<Tx = unknown> extends IdempotencyStore {
+  transaction<R>(fn: (store: TransactionScope, tx: Tx) => Promise<R>): Promise<R>;
 }
+
+/**
+ * The transaction handle a store hands to the work in transactional mode (`tx`): for a
+ * `PrismaStore` built on your client, that client's interactive transaction client. `unknown` for a
+ * store without transactions.
+ */
+export type TransactionOf<TStore> = TStore extends TransactionalStore<infer Tx> ? Tx : unknown;
 
 /**
  * The store bound to one transaction. `markWork()` is called right after the claim, before the work

@@ -20,11 +20,11 @@ export function printDocument(document: DocumentNode): string {
  * same key sent with another document (inlined arguments instead of variables, another selection)
  * is refused with 422 instead of running the mutation a second time.
  */
-export function defaultOperationIdentity({ operationName }: OperationIdentityInput): string {
+export function defaultOperationIdentity({ operationName }: OperationIdentityInput<unknown>): string {
   return operationName ?? 'anonymous';
 }
 
-export function operationIdentity(options: ResolvedOptions, input: OperationIdentityInput): string {
+export function operationIdentity(options: ResolvedOptions, input: OperationIdentityInput<unknown>): string {
   return (options.plugin.operationIdentity ?? defaultOperationIdentity)(input);
 }
 

@@ -4,14 +4,24 @@ import { engineFromOptions } from '../adapter/engine.js';
 import { ConfigurationError } from '../core/errors.js';
 import type { Duration } from '../core/duration.js';
 import type { StorePolicy } from '../core/outcome.js';
-import type { IdempotencyStore } from '../core/store.js';
+import type { IdempotencyStore, TransactionalStore } from '../core/store.js';
 import { IDEMPOTENCY_KEY_EXTENSION, IDEMPOTENCY_KEY_FIELD, IDEMPOTENCY_KEY_HEADER } from '../protocol/names.js';
 
 /** Where a key may come from. The first three key the whole operation, the last two single root fields. */
 export type KeySource = 'header' | 'extensions' | 'getKey' | 'argument' | 'directive';
 
+/**
+ * The context the plugin's callbacks see unless you name yours: GraphQL Yoga's initial context,
+ * structurally (so `getTenant: ({ request }) => ...` compiles without Yoga's types). Pass your own
+ * for more, e.g. `useIdempotency<YogaInitialContext & { user: User }>({...})`, or annotate the
+ * callback's parameter; Envelop users pass their context type.
+ */
+export interface YogaContextLike {
+  request: Request;
+}
+
 /** What `required` is asked about: one root mutation field that no operation-level key covers. */
-export interface RequiredTarget<TContext = any> {
+export interface RequiredTarget<TContext = YogaContextLike> {
   /** "Mutation.pay" */
   field: string;
   fieldName: string;
@@ -22,14 +32,14 @@ export interface RequiredTarget<TContext = any> {
 }
 
 /** How an operation is identified in the store; see operation-identity.ts for the default. */
-export interface OperationIdentityInput<TContext = any> {
+export interface OperationIdentityInput<TContext = YogaContextLike> {
   operationName: string | undefined;
   /** The printed (normalized) document. */
   document: string;
   context: TContext;
 }
 
-export interface PluginOptions<TContext = any> {
+export interface PluginOptions<TContext = YogaContextLike> {
   /**
    * Scope of every key: the caller's account or user id. Required; return GLOBAL_TENANT (from
    * 'oncely') to share keys between all callers on purpose.
@@ -69,13 +79,14 @@ export interface PluginOptions<TContext = any> {
  * Either `store` (plus any engine option: retention, lease, keyRules, ...) and the plugin builds the
  * engine, or `engine`: one you built and may share with other adapters (as in oncely/trpc).
  */
-export type UseIdempotencyOptions<TContext = any> = PluginOptions<TContext> &
+export type UseIdempotencyOptions<TContext = YogaContextLike, TTx = unknown> = PluginOptions<TContext> &
   Partial<Omit<IdempotencyOptions, 'store' | 'transactional' | 'inProgress' | 'waitTimeout' | 'shouldStore'>> & {
-    store?: IdempotencyStore;
-    engine?: Idempotency;
+    store?: IdempotencyStore | TransactionalStore<TTx>;
+    engine?: Idempotency<TTx>;
   };
 
-export interface ResolvedOptions<TContext = any> extends Required<
+/** Internal: the callbacks take the execution's context, whose type the plugin does not know. */
+export interface ResolvedOptions<TContext = unknown> extends Required<
   Pick<
     PluginOptions<TContext>,
     'getTenant' | 'keySources' | 'headerName' | 'extensionName' | 'argumentName' | 'inputArgumentName' | 'directiveName'
@@ -89,7 +100,7 @@ export interface ResolvedOptions<TContext = any> extends Required<
 
 export const DEFAULT_KEY_SOURCES: readonly KeySource[] = ['header', 'extensions', 'argument', 'directive', 'getKey'];
 
-export function resolveOptions<TContext>(options: UseIdempotencyOptions<TContext>): ResolvedOptions<TContext> {
+export function resolveOptions<TContext, TTx>(options: UseIdempotencyOptions<TContext, TTx>): ResolvedOptions<TContext> {
   if (!options || typeof options !== 'object') throw new ConfigurationError('useIdempotency needs options: { store, getTenant }.');
   if (typeof options.getTenant !== 'function') {
     throw new ConfigurationError(

@@ -6,13 +6,13 @@ import { errorResult } from './errors.js';
 import { type FieldState, collectRootFields, markFieldReplays, runKeyedField, wrapMutationResolvers } from './field-level.js';
 import { readHeader, findOperationKey } from './key-sources.js';
 import { OperationClaims } from './operation-level.js';
-import { type ResolvedOptions, type UseIdempotencyOptions, resolveOptions } from './options.js';
+import { type ResolvedOptions, type UseIdempotencyOptions, type YogaContextLike, resolveOptions } from './options.js';
 
 /** The Yoga-only hooks the plugin uses, typed structurally so that Envelop users need no Yoga. */
 export interface YogaHooks {
   onYogaInit?(payload: { yoga: unknown }): void;
   onRequestParse?(payload: { request: Request }): { onRequestParseDone?(payload: { requestParserResult: unknown }): void } | void;
-  onExecutionResult?(payload: { result: unknown; setResult(result: any): void; context: any }): Promise<void> | void;
+  onExecutionResult?(payload: { result: unknown; setResult(result: ExecutionResult): void; context: object }): Promise<void> | void;
 }
 
 export type IdempotencyPlugin = Plugin<IdempotencyPluginContext> & YogaHooks;
@@ -26,8 +26,10 @@ function isAsyncIterable(value: unknown): boolean {
  *
  * `createYoga({ schema, plugins: [useIdempotency({ store, getTenant })] })`
  */
-export function useIdempotency<TContext = any>(options: UseIdempotencyOptions<TContext>): IdempotencyPlugin {
-  const resolved = resolveOptions(options);
+export function useIdempotency<TContext = YogaContextLike, TTx = unknown>(options: UseIdempotencyOptions<TContext, TTx>): IdempotencyPlugin {
+  // The callbacks are typed for TContext, the type the user declared for the execution's context;
+  // the plugin hands them that context as it finds it, without knowing its type.
+  const resolved = resolveOptions(options as unknown as UseIdempotencyOptions<unknown, TTx>);
   const { plugin } = resolved;
   const marker = Symbol('oncely.envelop.wrapped');
   const fieldStates = new WeakMap<object, FieldState>();
@@ -96,7 +98,7 @@ export function useIdempotency<TContext = any>(options: UseIdempotencyOptions<TC
 
         if (operationKey && operationKey.rank < bestFieldRank) {
           const begun = await operations.begin(context, {
-            tenant: await resolved.getTenant(context as TContext),
+            tenant: await resolved.getTenant(context),
             key: operationKey.key,
             document: args.document,
             operationName: operation.name?.value ?? args.operationName ?? undefined,
@@ -127,13 +129,13 @@ export function useIdempotency<TContext = any>(options: UseIdempotencyOptions<TC
           }
           const required =
             typeof plugin.required === 'function'
-              ? plugin.required({ field: field.coordinate, fieldName: field.fieldName, responseKey: field.responseKey, operationName: operation.name?.value, context: context as TContext })
+              ? plugin.required({ field: field.coordinate, fieldName: field.fieldName, responseKey: field.responseKey, operationName: operation.name?.value, context: context })
               : plugin.required !== false;
           if (required) return refuse(new KeyMissingError(missingKeyMessage(resolved, field.coordinate)));
         }
         const keys = new Map(fields.flatMap((f) => (f.found ? [[f.responseKey, f.found.key] as const] : [])));
         if (keys.size === 0) return;
-        const state: FieldState = { tenant: await resolved.getTenant(context as TContext), keys, replayed: [] };
+        const state: FieldState = { tenant: await resolved.getTenant(context), keys, replayed: [] };
         fieldStates.set(context, state);
         return {
           onExecuteDone: ({ result, setResult }) => {

@@ -15,6 +15,20 @@ export type InteractiveTransaction = <R>(
   options?: { maxWait?: number; timeout?: number; isolationLevel?: string },
 ) => Promise<R>;
 
+/**
+ * The interactive transaction client of a PrismaClient type: the parameter of
+ * `prisma.$transaction(async (tx) => ...)` (`Prisma.TransactionClient`). Read structurally, so no
+ * Prisma type is imported: `TransactionClientOf<typeof prisma>`. A client without interactive
+ * transactions gives the part of it the store uses (PrismaClientLike).
+ */
+export type TransactionClientOf<TClient> = TClient extends {
+  $transaction(fn: (tx: infer Tx) => infer _Result, ...rest: infer _Options): infer _Returned;
+}
+  ? unknown extends Tx
+    ? PrismaClientLike
+    : Tx
+  : PrismaClientLike;
+
 export type Provider = 'postgresql' | 'mysql' | 'sqlite';
 
 /** Reads the provider a generated client was built for; undefined when it cannot tell. */

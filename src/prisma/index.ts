@@ -1,7 +1,7 @@
 export { PrismaStore } from './store.js';
 export type { PrismaStoreOptions } from './store.js';
 export { detectProvider } from './client.js';
-export type { PrismaClientLike, Provider } from './client.js';
+export type { PrismaClientLike, Provider, TransactionClientOf } from './client.js';
 export { applyMigration, MIGRATION_NAME, migrationSql, migrationStatements } from './migrations.js';
 export type { MigrationResult } from './migrations.js';
 export { databaseErrorCode, isTransientConflict } from './transient.js';

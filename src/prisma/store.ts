@@ -1,7 +1,7 @@
 import { ConfigurationError } from '../core/errors.js';
 import type { IdempotencyRecord, RecordScope, RecordStatus } from '../core/record.js';
 import type { Completion, TransactionScope, TransactionalStore } from '../core/store.js';
-import { type InteractiveTransaction, type PrismaClientLike, type Provider, detectProvider } from './client.js';
+import { type InteractiveTransaction, type PrismaClientLike, type Provider, type TransactionClientOf, detectProvider } from './client.js';
 import { type Statements, buildStatements } from './dialect.js';
 import { findTableProblems, tableProblemError } from './schema-check.js';
 import { isTransientConflict, retryTransient } from './transient.js';
@@ -15,9 +15,9 @@ class ClaimConflict extends Error {
   }
 }
 
-export interface PrismaStoreOptions {
-  /** Your PrismaClient, or a transaction client. */
-  client: PrismaClientLike;
+export interface PrismaStoreOptions<TClient extends PrismaClientLike = PrismaClientLike> {
+  /** Your PrismaClient, or a transaction client. Its type types the transaction handle (`tx`). */
+  client: TClient;
   /** Database provider. Default: read from the client (`_activeProvider`); required if it cannot be read. */
   provider?: Provider;
   /** Table name, optionally schema-qualified ("billing.oncely_idempotency"). Default "oncely_idempotency". */
@@ -59,11 +59,11 @@ const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}(\.[A-Za-z_][A-Za-z0-9_]{0,62})?
  * of failing, so it never aborts a PostgreSQL transaction it runs in; every later change is an
  * UPDATE or DELETE guarded by the claim's token.
  */
-export class PrismaStore implements TransactionalStore {
+export class PrismaStore<TClient extends PrismaClientLike = PrismaClientLike> implements TransactionalStore<TransactionClientOf<TClient>> {
   readonly provider: Provider;
   readonly table: string;
-  private readonly options: PrismaStoreOptions;
-  private readonly client: PrismaClientLike;
+  private readonly options: PrismaStoreOptions<TClient>;
+  private readonly client: TClient;
   private readonly sql: Statements;
   // Shared with the stores bound to transactions (withClient), so the table is checked once.
   private readonly check: { verified?: Promise<void> };
@@ -71,7 +71,7 @@ export class PrismaStore implements TransactionalStore {
   // transient conflict. Those run before the work, so the whole transaction may run again.
   private readonly claimConflict: { seen: boolean } | undefined;
 
-  constructor(options: PrismaStoreOptions, shared?: { check: { verified?: Promise<void> }; claimConflict: { seen: boolean } }) {
+  constructor(options: PrismaStoreOptions<TClient>, shared?: { check: { verified?: Promise<void> }; claimConflict: { seen: boolean } }) {
     if (!options?.client || typeof options.client.$executeRawUnsafe !== 'function') {
       throw new ConfigurationError('PrismaStore needs `client`: a PrismaClient or a transaction client.');
     }
@@ -91,12 +91,12 @@ export class PrismaStore implements TransactionalStore {
   }
 
   /** The same store on another client, e.g. the transaction client of `$transaction`. */
-  withClient(client: PrismaClientLike): PrismaStore {
+  withClient<TOther extends PrismaClientLike>(client: TOther): PrismaStore<TOther> {
     return this.inTransaction(client, { seen: false });
   }
 
-  private inTransaction(client: PrismaClientLike, claimConflict: { seen: boolean }): PrismaStore {
-    return new PrismaStore({ ...this.options, client, provider: this.provider, table: this.table }, { check: this.check, claimConflict });
+  private inTransaction<TOther extends PrismaClientLike>(client: TOther, claimConflict: { seen: boolean }): PrismaStore<TOther> {
+    return new PrismaStore<TOther>({ ...this.options, client, provider: this.provider, table: this.table }, { check: this.check, claimConflict });
   }
 
   /**
@@ -150,7 +150,7 @@ export class PrismaStore implements TransactionalStore {
    * and MySQL: a duplicate blocked on the unique index sees the committed record once it is let
    * through. SQLite serializes transactions.
    */
-  async transaction<R>(fn: (store: TransactionScope, tx: unknown) => Promise<R>): Promise<R> {
+  async transaction<R>(fn: (store: TransactionScope, tx: TransactionClientOf<TClient>) => Promise<R>): Promise<R> {
     const begin = this.client.$transaction as InteractiveTransaction | undefined;
     if (typeof begin !== 'function') {
       throw new ConfigurationError('PrismaStore: transactional mode needs a full PrismaClient (with $transaction), not a transaction client.');
@@ -165,7 +165,8 @@ export class PrismaStore implements TransactionalStore {
       async () => {
         const claimConflict = { seen: false };
         try {
-          return await run<R>((tx) => fn(this.inTransaction(tx, claimConflict), tx), options);
+          // tx is what this client's $transaction hands out: TransactionClientOf<TClient> by definition.
+          return await run<R>((tx) => fn(this.inTransaction(tx, claimConflict), tx as TransactionClientOf<TClient>), options);
         } catch (error) {
           // The database rolled back a transaction whose claim deadlocked: the work never ran, so
           // it may start again. Anything later (the work's writes, the completion) is the client's

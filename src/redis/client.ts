@@ -27,7 +27,8 @@ export interface RedisSubscriberLike {
   subscribe(...channels: string[]): Promise<unknown>;
   unsubscribe(...channels: string[]): Promise<unknown>;
   /** 'message' gets (channel, message); 'error' gets the connection error. */
-  on(event: 'message' | 'error', listener: (...args: any[]) => void): unknown;
+  on(event: 'message', listener: (channel: string, message: string) => void): unknown;
+  on(event: 'error', listener: (error: Error) => void): unknown;
   disconnect(): void;
   /** Optional, as on RedisClientLike. */
   readonly status?: string;

@@ -22,22 +22,30 @@ export type IdempotencyCtx<TRequired extends boolean, TTx = unknown> = {
   idempotency: TRequired extends false ? IdempotencyContext<TTx> | null : IdempotencyContext<TTx>;
 };
 
-/** A middleware for `.use()`. */
-export type IdempotencyMiddleware<TRequired extends boolean, TTx> = ((
-  opts: CallOptions & { next: (opts?: { ctx?: object }) => Promise<MiddlewareResultOf<any>> },
+/** tRPC's `next()`, as far as the middleware calls it. */
+type Next = (opts?: { ctx?: object }) => Promise<MiddlewareResultOf<object>>;
+
+/** A middleware for `.use()`, for procedures whose context is `TCtx` and meta `TMeta`. */
+export type IdempotencyMiddleware<TRequired extends boolean, TTx, TCtx = unknown, TMeta = unknown> = ((
+  opts: CallOptions<TCtx, TMeta> & { next: Next },
 ) => Promise<MiddlewareResultOf<IdempotencyCtx<TRequired, TTx>>>) & { _type?: string };
 
 /**
  * The middleware: finds the key, lets the engine claim it and run the rest of the chain once,
  * and turns stored outcomes back into results and TRPCErrors. All idempotency decisions are the
  * engine's; this file only translates between tRPC and the engine.
+ *
+ * Types are inferred: `TCtx`/`TMeta` from the procedure in `t.procedure.use(...)` (so `getTenant`
+ * sees your context), `TTx` (`ctx.idempotency.tx`) from `store` or `engine` (a PrismaStore: your
+ * client's transaction client). `TRequired` follows `required`.
  */
-export function createIdempotencyMiddleware<TRequired extends boolean = true, TTx = unknown>(
-  options: TrpcIdempotencyOptions<TRequired>,
-): IdempotencyMiddleware<TRequired, TTx> {
-  const config = resolveOptions(options as TrpcIdempotencyOptions<boolean>);
+export function createIdempotencyMiddleware<TRequired extends boolean = true, TTx = unknown, TCtx = unknown, TMeta = unknown>(
+  options: TrpcIdempotencyOptions<TRequired, TCtx, TMeta, TTx>,
+): IdempotencyMiddleware<TRequired, TTx, TCtx, TMeta> {
+  // The callbacks are the user's, typed for TCtx/TMeta; tRPC hands them exactly those options.
+  const config = resolveOptions(options as unknown as TrpcIdempotencyOptions<boolean>);
 
-  const middleware = async (opts: CallOptions & { next: (opts?: { ctx?: object }) => Promise<MiddlewareResultOf<any>> }) => {
+  const middleware = async (opts: CallOptions & { next: Next }) => {
     type Result = MiddlewareResultOf<IdempotencyCtx<TRequired, TTx>>;
     if (!config.types.has(opts.type)) return (await opts.next({ ctx: { idempotency: null } })) as Result;
 
@@ -97,16 +105,24 @@ export function createIdempotencyMiddleware<TRequired extends boolean = true, TT
     if (execution.outcome.ok) return storedResult<IdempotencyCtx<TRequired, TTx>>(execution.outcome.value);
     throw replayedError(execution.outcome.error);
   };
-  return middleware as IdempotencyMiddleware<TRequired, TTx>;
+  return middleware as IdempotencyMiddleware<TRequired, TTx, TCtx, TMeta>;
 }
 
 /**
  * A procedure builder carrying the middleware, for `.concat()`:
  * `const idempotentProcedure = publicProcedure.concat(createIdempotentProcedure({...}))`.
+ * `.concat()` cannot tell it your context: annotate a callback
+ * (`getTenant: ({ ctx }: CallOptions<Context>) => ...`) or pass `TCtx`. `TTx` is inferred from
+ * `store` or `engine`, as in createIdempotencyMiddleware.
  */
-export function createIdempotentProcedure<TRequired extends boolean = true, TTx = unknown>(options: TrpcIdempotencyOptions<TRequired>) {
-  const t = initTRPC.context<object>().meta<object>().create();
-  return t.procedure.use(createIdempotencyMiddleware<TRequired, TTx>(options));
+export function createIdempotentProcedure<TRequired extends boolean = true, TTx = unknown, TCtx extends object = object, TMeta extends object = object>(
+  options: TrpcIdempotencyOptions<TRequired, TCtx, TMeta, TTx>,
+) {
+  const t = initTRPC.context<TCtx>().meta<TMeta>().create();
+  // tRPC hands the middleware its Simplify<TCtx>, which TypeScript cannot relate to a generic TCtx:
+  // the middleware reads `ctx` only through the callbacks typed above.
+  const middleware = createIdempotencyMiddleware<TRequired, TTx, TCtx, TMeta>(options) as unknown as IdempotencyMiddleware<TRequired, TTx>;
+  return t.procedure.use(middleware);
 }
 
 /**

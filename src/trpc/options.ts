@@ -3,19 +3,25 @@ import type { Duration } from '../core/duration.js';
 import { type IdempotencyOptions, type InProgressMode, type Tenant, Idempotency } from '../core/engine.js';
 import { engineFromOptions } from '../adapter/engine.js';
 import { ConfigurationError } from '../core/errors.js';
+import type { IdempotencyStore, TransactionalStore } from '../core/store.js';
 import type { StorePolicy } from '../core/outcome.js';
 import { IDEMPOTENCY_KEYS_HEADER, IDEMPOTENCY_KEY_FIELD, IDEMPOTENCY_KEY_HEADER } from '../protocol/names.js';
 import { storeTrpcOutcome } from './errors.js';
 import { type ResponseHeaders, defaultRequestHeader, defaultResponseHeaders } from './http.js';
 
-/** What the middleware's option callbacks receive: the tRPC middleware options, loosely typed. */
-export interface CallOptions {
-  ctx: any;
+/**
+ * What the middleware's option callbacks receive: the tRPC middleware options. `TCtx` is the
+ * procedure's context and `TMeta` its meta; both are inferred when the middleware is passed to
+ * `t.procedure.use(...)`, and default to `unknown` elsewhere (annotate the callback's parameter:
+ * `getTenant: ({ ctx }: CallOptions<Context>) => ctx.user.accountId`).
+ */
+export interface CallOptions<TCtx = unknown, TMeta = unknown> {
+  ctx: TCtx;
   type: TRPCProcedureType;
   path: string;
   input: unknown;
   getRawInput: () => Promise<unknown>;
-  meta: any;
+  meta: TMeta | undefined;
   signal: AbortSignal | undefined;
   /** Index of the call in an HTTP batch; 0 outside batches. */
   batchIndex: number;
@@ -23,14 +29,14 @@ export interface CallOptions {
 
 type Awaitable<T> = T | Promise<T>;
 
-interface CommonOptions {
+interface CommonOptions<TCtx = unknown, TMeta = unknown> {
   /**
    * Required. The tenant the key belongs to (account, user): keys of different tenants never meet.
    * Return GLOBAL_TENANT (from 'oncely') to share keys between all callers, explicitly.
    */
-  getTenant: (opts: CallOptions) => Awaitable<Tenant>;
+  getTenant: (opts: CallOptions<TCtx, TMeta>) => Awaitable<Tenant>;
   /** The record's operation name. Default: the procedure path. */
-  getOperation?: (opts: CallOptions) => string;
+  getOperation?: (opts: CallOptions<TCtx, TMeta>) => string;
   /** Procedure types the middleware guards; others pass through untouched. Default ["mutation"]. */
   types?: readonly TRPCProcedureType[];
   /** Header with the key of a single call. Default "Idempotency-Key"; false to ignore headers. */
@@ -40,11 +46,11 @@ interface CommonOptions {
   /** Input field holding the key; left out of the fingerprint. Default "idempotencyKey"; false to ignore. */
   inputField?: string | false;
   /** Custom key source, asked first; return undefined to fall back to the other sources. */
-  getKey?: (opts: CallOptions) => Awaitable<unknown>;
+  getKey?: (opts: CallOptions<TCtx, TMeta>) => Awaitable<unknown>;
   /** Reads a request header. Default: from `ctx.req` (fetch Request or Node IncomingMessage) or `ctx.headers`. */
-  getHeader?: (opts: CallOptions, name: string) => string | null | undefined;
+  getHeader?: (opts: CallOptions<TCtx, TMeta>, name: string) => string | null | undefined;
   /** Where the replay marker and Retry-After go. Default: `ctx.resHeaders` (fetch) or `ctx.res` (Node). */
-  responseHeaders?: (opts: CallOptions) => ResponseHeaders | undefined;
+  responseHeaders?: (opts: CallOptions<TCtx, TMeta>) => ResponseHeaders | undefined;
   /** Per-call override of the engine's in-progress mode ("reject" = CONFLICT, "wait" = wait, then replay). */
   inProgress?: InProgressMode;
   /** Per-call override of how long "wait" waits. */
@@ -58,18 +64,27 @@ interface CommonOptions {
   transactional?: boolean;
 }
 
-/** Options with an engine built from `store` and the engine's options. */
-export interface StoreOptions extends CommonOptions, Omit<IdempotencyOptions, 'shouldStore' | 'inProgress' | 'waitTimeout' | 'transactional'> {
+/**
+ * Options with an engine built from `store` and the engine's options. A transactional store
+ * (PrismaStore) types `ctx.idempotency.tx`: `TTx` is inferred from it.
+ */
+export interface StoreOptions<TCtx = unknown, TMeta = unknown, TTx = unknown>
+  extends CommonOptions<TCtx, TMeta>,
+    Omit<IdempotencyOptions, 'store' | 'shouldStore' | 'inProgress' | 'waitTimeout' | 'transactional'> {
+  store: IdempotencyStore | TransactionalStore<TTx>;
   engine?: undefined;
 }
 
 /** Options with an existing engine (its serializer, policy, lease and retention apply). */
-export interface EngineOptions extends CommonOptions {
-  engine: Idempotency;
+export interface EngineOptions<TCtx = unknown, TMeta = unknown, TTx = unknown> extends CommonOptions<TCtx, TMeta> {
+  engine: Idempotency<TTx>;
 }
 
 /** Whether a call without any key runs unprotected (false) or fails with BAD_REQUEST (true, default). */
-export type TrpcIdempotencyOptions<TRequired extends boolean = true> = (StoreOptions | EngineOptions) & {
+export type TrpcIdempotencyOptions<TRequired extends boolean = true, TCtx = unknown, TMeta = unknown, TTx = unknown> = (
+  | StoreOptions<TCtx, TMeta, TTx>
+  | EngineOptions<TCtx, TMeta, TTx>
+) & {
   required?: TRequired;
 };
 

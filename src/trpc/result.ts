@@ -1,7 +1,7 @@
 import type { TRPCMiddlewareFunction } from '@trpc/server';
 
 /** What `next()` resolves to, for a middleware that adds `TOverrides` to the context. */
-export type MiddlewareResultOf<TOverrides> = Awaited<ReturnType<TRPCMiddlewareFunction<any, any, any, TOverrides, any>>>;
+export type MiddlewareResultOf<TOverrides> = Awaited<ReturnType<TRPCMiddlewareFunction<unknown, unknown, unknown, TOverrides, unknown>>>;
 
 /**
  * THE ONE PLACE that knows tRPC's internal middleware-result shape. Returning a stored value

@@ -29,7 +29,7 @@ function makeRouter(store: PrismaStore) {
       const t = initTRPC.context<{ tenant: string; req: unknown }>().create();
       // The `.concat()` path: a procedure builder shipped by the library.
       const idempotent = t.procedure.concat(
-        createIdempotentProcedure<true, PrismaLike>({ store, transactional: true, getTenant: ({ ctx }) => ctx.tenant }),
+        createIdempotentProcedure<true, PrismaLike, { tenant: string }>({ store, transactional: true, getTenant: ({ ctx }) => ctx.tenant }),
       );
       const router = t.router({
         order: idempotent.input((raw) => raw as { customer: string; fail?: boolean }).mutation(async ({ input, ctx }) => {
