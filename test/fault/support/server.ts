@@ -175,7 +175,7 @@ function yogaApp() {
 function trpcApp() {
   const t = initTRPC.context<{ tenant: string; req: IncomingMessage; res: ServerResponse }>().create();
   const idempotent = t.procedure.concat(
-    createIdempotentProcedure<true, Sql>({ ...engineOptions, transactional: trpcTransactional, getTenant: ({ ctx }) => ctx.tenant }),
+    createIdempotentProcedure<true, Sql, { tenant: string }>({ ...engineOptions, transactional: trpcTransactional, getTenant: ({ ctx }) => ctx.tenant }),
   );
   const router = t.router({
     pay: idempotent
