@@ -132,9 +132,19 @@ for (const db of testDatabases()) {
       const engineA = new Idempotency({ store });
       const engineB = new Idempotency({ store: new PrismaStore({ client: other, table }) });
       const key = randomUUID();
-      const first = engineA.execute({ tenant: 't', operation: 'op', key }, () => new Promise((r) => setTimeout(() => r('a'), 200)));
-      await new Promise((r) => setTimeout(r, 50));
+      // A holds the claim until B's attempt is answered: no timing, however loaded the machine.
+      let claimed!: () => void;
+      const holding = new Promise<void>((resolve) => (claimed = resolve));
+      let finish!: () => void;
+      const gate = new Promise<void>((resolve) => (finish = resolve));
+      const first = engineA.execute({ tenant: 't', operation: 'op', key }, async () => {
+        claimed();
+        await gate;
+        return 'a';
+      });
+      await holding;
       await expect(engineB.execute({ tenant: 't', operation: 'op', key }, () => 'b')).rejects.toBeInstanceOf(KeyInUseError);
+      finish();
       expect((await first).outcome).toEqual({ ok: true, value: 'a' });
       expect((await engineB.execute({ tenant: 't', operation: 'op', key }, () => 'b')).replayed).toBe(true);
       await other.$disconnect();
