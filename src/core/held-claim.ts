@@ -117,16 +117,25 @@ export function transactionClaim<T, Tx>(kit: ClaimKit, claimed: Claimed, open: O
     async commit(outcome, options = {}) {
       finish();
       const failed = !outcome.ok || options.failed === true;
-      const policy = claimed.call.shouldStore ?? kit.shouldStore;
-      if (failed && !(undoable && policy(outcome))) {
+      let done: Completion | undefined;
+      try {
+        const policy = claimed.call.shouldStore ?? kit.shouldStore;
+        if (!failed || (undoable && policy(outcome))) done = await completion(kit, scope, outcome);
+      } catch (error) {
+        // A throwing policy or codec must not leave the transaction (and its connection) open
+        // until the database's timeout.
+        await open.finish(null);
+        throw error;
+      }
+      if (!done) {
         await rollBack('error');
         return execution(claimed, outcome, false);
       }
-      const done = await completion(kit, scope, outcome);
+      const ready = done;
       // Not cached: only the commit makes it true.
       await open.finish(async (txStore) => {
         if (failed) await txStore.undoWork!();
-        if (!(await txStore.complete(scope, record.token, done))) {
+        if (!(await txStore.complete(scope, record.token, ready))) {
           throw new StoreUnavailableError(new Error('The claim vanished inside its own transaction.'));
         }
       });

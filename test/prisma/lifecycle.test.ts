@@ -63,5 +63,31 @@ for (const db of testDatabases()) {
         if (!next.replayed) await next.release();
       }
     });
+
+    it('a codec that throws while a success is committed closes the transaction at once: the key is free again', async () => {
+      const { store } = await freshStore(db, client);
+      let failing = true;
+      const codec = {
+        encode: (text: string) => {
+          if (failing) throw new Error('key vault unreachable');
+          return text;
+        },
+        decode: (text: string) => text,
+      };
+      const engine = new Idempotency({ store, transactional: true, codec });
+      const id = `lc-codec-${Date.now()}-${Math.random()}`;
+      const claim = await engine.begin({ tenant: 't', operation: 'op', key: id, input: 1 });
+      if (claim.replayed) throw new Error('expected a claim');
+      await insert(claim.context.tx, id);
+      await expect(claim.commit({ ok: true, value: 'done' })).rejects.toThrow('key vault unreachable');
+      expect(await count(id)).toBe(0);
+      // Left open, the transaction would hold the claim (and on SQLite the database) until its 30 s timeout.
+      failing = false;
+      const started = performance.now();
+      const next = await engine.begin({ tenant: 't', operation: 'op', key: id, input: 1 });
+      expect(performance.now() - started).toBeLessThan(5000);
+      expect(next.replayed).toBe(false);
+      if (!next.replayed) await next.release();
+    });
   });
 }
