@@ -1,26 +1,13 @@
 import { once } from 'node:events';
-import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { TRPCClientError } from '@trpc/client';
 import { createHTTPServer } from '@trpc/server/adapters/standalone';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryStore } from '../../src/index.js';
-import { type CallContext, Counter, type TrpcApp, type TestRouter, buildRouter, client } from './harness.js';
+import { type CallContext, Counter, type TrpcApp, type TestRouter, buildRouter, client, failure, uid } from './harness.js';
 
 // What the middleware does when createContext did not keep the request: it cannot read the key
 // header, so a required key must not be reported as missing (the client did send it).
 
-const uid = () => randomUUID().slice(0, 8);
-
-async function failure(promise: Promise<unknown>): Promise<TRPCClientError<any>> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof TRPCClientError) return error;
-    throw error;
-  }
-  throw new Error('expected the call to fail');
-}
 
 /** A standalone server whose createContext returns what `context(req)` makes of the request. */
 async function serveWith(router: TestRouter, context: (req: { headers: Record<string, unknown> }) => object): Promise<TrpcApp> {

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -6,7 +7,7 @@ import type { TRPC_ERROR_CODE_KEY } from '@trpc/server';
 import { createExpressMiddleware } from '@trpc/server/adapters/express';
 import { fetchRequestHandler } from '@trpc/server/adapters/fetch';
 import { createHTTPServer } from '@trpc/server/adapters/standalone';
-import { type Operation, createTRPCClient, httpBatchLink, httpLink } from '@trpc/client';
+import { type Operation, TRPCClientError, createTRPCClient, httpBatchLink, httpLink } from '@trpc/client';
 import express from 'express';
 import superjson from 'superjson';
 import type { Idempotency, IdempotencyStore } from '../../src/index.js';
@@ -249,4 +250,18 @@ export function client(app: TrpcApp | string, link: 'http' | 'batch', useSuperjs
     ],
   });
   return { trpc, seen };
+}
+
+/** A short unique label for test data. */
+export const uid = () => randomUUID().slice(0, 8);
+
+/** The TRPCClientError a call fails with; throws when it succeeds or fails otherwise. */
+export async function failure(promise: Promise<unknown>): Promise<TRPCClientError<any>> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof TRPCClientError) return error;
+    throw error;
+  }
+  throw new Error('expected the call to fail');
 }

@@ -1,10 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import { TRPCClientError } from '@trpc/client';
 import superjson from 'superjson';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Idempotency, MemoryStore } from '../../src/index.js';
 import { parseBatchKeysHeader, serializerFromTransformer } from '../../src/trpc/index.js';
-import { type Adapter, type CallContext, Counter, type TrpcApp, buildRouter, client, startTrpcApp } from './harness.js';
+import { type Adapter, type CallContext, Counter, type TrpcApp, buildRouter, client, failure, startTrpcApp, uid } from './harness.js';
 
 // Adapter behaviour on MemoryStore: what is tested here happens in the middleware, the same on every
 // store (the database matrix is in transactional.test.ts and test/prisma/). The full specs run in
@@ -19,17 +18,6 @@ const configs: { adapter: Adapter; superjson: boolean; transformerSerializer?: b
   { adapter: 'express', superjson: false, http: true },
 ];
 
-const uid = () => randomUUID().slice(0, 8);
-
-async function failure(promise: Promise<unknown>): Promise<TRPCClientError<any>> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof TRPCClientError) return error;
-    throw error;
-  }
-  throw new Error('expected the call to fail');
-}
 
 describe('tRPC middleware', () => {
   const store = { store: new MemoryStore() };
