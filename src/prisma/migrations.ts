@@ -1,6 +1,7 @@
 import { ConfigurationError } from '../core/errors.js';
-import type { PrismaClientLike, Provider } from './client.js';
+import type { InteractiveTransaction, PrismaClientLike, Provider } from './client.js';
 import { findTableProblems, tableProblemError } from './schema-check.js';
+import { databaseErrorCode } from './transient.js';
 
 /**
  * The SQL of prisma/<provider>/migrations, embedded so that it can be applied without the Prisma
@@ -45,6 +46,17 @@ export async function applyMigration(
   const table = options.table ?? 'oncely_idempotency';
   if (!/^[A-Za-z_][A-Za-z0-9_]{0,40}$/.test(table)) throw new ConfigurationError(`applyMigration: "${table}" is not a plain table name.`);
   if (options.dropExisting) await client.$executeRawUnsafe(`DROP TABLE IF EXISTS ${table}`);
+  // PostgreSQL and SQLite create the table and its indexes in one transaction, so that a
+  // concurrent migrator never sees a table without its unique index (and refuses it as unfit);
+  // on PostgreSQL an advisory lock also queues concurrent migrators behind the first. MySQL and
+  // MariaDB commit every DDL statement, but there the one CREATE TABLE carries its indexes.
+  const transaction = client.$transaction as InteractiveTransaction | undefined;
+  if (provider === 'mysql' || typeof transaction !== 'function') return migrate(client, provider, table);
+  return transaction.call(client, (tx) => migrate(tx, provider, table), { timeout: 60_000, maxWait: 30_000 });
+}
+
+async function migrate(client: PrismaClientLike, provider: Provider, table: string): Promise<MigrationResult> {
+  if (provider === 'postgresql') await client.$queryRawUnsafe(`SELECT pg_advisory_xact_lock(hashtext($1))::text`, `oncely migrate ${table}`);
   const before = await findTableProblems(client, provider, table);
   const missing = before.length === 1 && before[0] === 'the table does not exist';
   if (!missing) {
@@ -54,7 +66,20 @@ export async function applyMigration(
   for (const statement of migrationStatements(provider)) {
     // IF NOT EXISTS: two processes migrating at once must not fail each other.
     const guarded = statement.replace(/^CREATE (UNIQUE )?(TABLE|INDEX) /, 'CREATE $1$2 IF NOT EXISTS ');
-    await client.$executeRawUnsafe(guarded.replaceAll('oncely_idempotency', table));
+    try {
+      await client.$executeRawUnsafe(guarded.replaceAll('oncely_idempotency', table));
+    } catch (error) {
+      // Without the lock (a transaction client was given), PostgreSQL's IF NOT EXISTS can lose a
+      // race with another migrator and fail on its own catalogs; MySQL's can report the table.
+      if (!CONCURRENTLY_CREATED.has(databaseErrorCode(error) ?? '')) throw error;
+    }
   }
   return { table, action: 'created' };
 }
+
+const CONCURRENTLY_CREATED = new Set([
+  '23505', // PostgreSQL unique_violation (on a system catalog)
+  '42P07', // PostgreSQL duplicate_table (also raised for a duplicate index name)
+  '1050', // MySQL/MariaDB ER_TABLE_EXISTS_ERROR
+  '1061', // MySQL/MariaDB ER_DUP_KEYNAME
+]);
