@@ -3,7 +3,7 @@ import { IdempotencyError, StoreUnavailableError } from './errors.js';
 import type { InProgressMode } from './call.js';
 import type { ResolvedOptions } from './options.js';
 import { type IdempotencyRecord, type RecordScope, isExpired, isReclaimable } from './record.js';
-import type { IdempotencyStore } from './store.js';
+import type { CreateOrGet, IdempotencyStore } from './store.js';
 
 export type ClaimResult =
   | { kind: 'claimed'; record: IdempotencyRecord; reclaimed: boolean }
@@ -45,9 +45,10 @@ async function tryClaim(store: IdempotencyStore, { scope, fingerprint, refuseMis
   for (let attempt = 0; attempt < 10; attempt++) {
     const now = config.clock.now();
     const fresh = newRecord(scope, fingerprint, now, 1, config);
-    if (await storeCall(() => store.create(fresh))) return { kind: 'claimed', record: fresh, reclaimed: false };
-    const existing = await storeCall(() => store.get(scope));
-    if (!existing) continue; // purged or released between the two statements
+    const inserted = await storeCall(() => createOrGet(store, fresh));
+    if (inserted.created) return { kind: 'claimed', record: fresh, reclaimed: false };
+    const existing = inserted.existing;
+    if (!existing) continue; // purged or released between the insert and the read
     if (!isExpired(existing, now) && existing.fingerprint !== fingerprint) refuseMismatch(existing);
     if (isReclaimable(existing, now)) {
       const next = newRecord(scope, fingerprint, now, existing.fence + 1, config);
@@ -58,6 +59,13 @@ async function tryClaim(store: IdempotencyStore, { scope, fingerprint, refuseMis
     return existing.status === 'completed' ? { kind: 'completed', record: existing } : { kind: 'in_progress', record: existing };
   }
   throw new StoreUnavailableError(new Error('The record kept changing during the claim; giving up after 10 attempts.'));
+}
+
+/** The claim's first step: the store's one-round-trip createOrGet where it has one, else create, then get. */
+async function createOrGet(store: IdempotencyStore, record: IdempotencyRecord): Promise<CreateOrGet> {
+  if (store.createOrGet) return store.createOrGet(record);
+  if (await store.create(record)) return { created: true };
+  return { created: false, existing: await store.get({ tenant: record.tenant, operation: record.operation, key: record.key }) };
 }
 
 function newRecord(scope: RecordScope, fingerprint: string, now: number, fence: number, config: ResolvedOptions): IdempotencyRecord {

@@ -1,5 +1,5 @@
 import { type IdempotencyRecord, type RecordScope, isReclaimable } from './record.js';
-import type { Completion, IdempotencyStore } from './store.js';
+import type { Completion, CreateOrGet, IdempotencyStore } from './store.js';
 
 const scopeId = (s: RecordScope) => JSON.stringify([s.tenant, s.operation, s.key]);
 
@@ -20,6 +20,13 @@ export class MemoryStore implements IdempotencyStore {
     if (this.records.has(id)) return false;
     this.records.set(id, { ...record });
     return true;
+  }
+
+  async createOrGet(record: IdempotencyRecord): Promise<CreateOrGet> {
+    const current = this.records.get(scopeId(record));
+    if (current) return { created: false, existing: { ...current } };
+    this.records.set(scopeId(record), { ...record });
+    return { created: true };
   }
 
   async get(scope: RecordScope): Promise<IdempotencyRecord | null> {

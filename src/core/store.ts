@@ -14,6 +14,16 @@ import type { IdempotencyRecord, RecordScope } from './record.js';
 export interface IdempotencyStore {
   /** Inserts `record`; false when the scope already has one. */
   create(record: IdempotencyRecord): Promise<boolean>;
+  /**
+   * Optional: `create`, and when the scope already has a record, that record, in one round trip
+   * (a claim's first step; a replay then costs one statement instead of two). Same promise as
+   * `create`: inserts only when no record exists for the scope, never changes an existing record,
+   * never aborts a surrounding database transaction. `existing` is null when the record vanished
+   * (released, purged) between the failed insert and the read; the caller tries again.
+   * `record.token` must be new (random per claim): stores may tell their own insert by it.
+   * Without it, the engine calls `create`, then `get`.
+   */
+  createOrGet?(record: IdempotencyRecord): Promise<CreateOrGet>;
   /** The record of a scope, expired or not; null when none. */
   get(scope: RecordScope): Promise<IdempotencyRecord | null>;
   /** Replaces the record carrying `expectedToken` if it is reclaimable at `now`. */
@@ -37,6 +47,9 @@ export interface IdempotencyStore {
   /** Optional: releases connections the store opened itself (never the client it was given). */
   close?(): Promise<void> | void;
 }
+
+/** What `createOrGet` did: inserted the record, or found the scope's existing one. */
+export type CreateOrGet = { created: true } | { created: false; existing: IdempotencyRecord | null };
 
 export interface Completion {
   response: string;

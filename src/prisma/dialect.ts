@@ -18,6 +18,12 @@ const COLUMNS = [
 /** Every statement the Prisma store runs, written once per provider. */
 export interface Statements {
   insert: string;
+  /**
+   * createOrGet in one statement: inserts the record unless the scope has one, and returns the row
+   * the scope now holds (the new one, or the existing one unchanged). On "mysql" it is MariaDB's
+   * form (INSERT ... RETURNING); MySQL has no RETURNING and never runs it.
+   */
+  insertOrSelect: string;
   select: string;
   takeOver: string;
   renew: string;
@@ -50,6 +56,22 @@ export function buildStatements(provider: Provider, table: string): Statements {
         `INSERT IGNORE INTO ${t} (${cols}) VALUES (${values})`
       : // DO NOTHING instead of failing: a failed INSERT would abort the caller's PostgreSQL transaction.
         `INSERT INTO ${t} (${cols}) VALUES (${values}) ON CONFLICT (${q('tenant')}, ${q('operation')}, ${q('key')}) DO NOTHING`;
+
+  // Same parameters as insert; PostgreSQL's read reuses $1..$3 (tenant, operation, key).
+  const conflict = `(${q('tenant')}, ${q('operation')}, ${q('key')})`;
+  const insertOrSelect =
+    provider === 'postgresql'
+      ? // The read sees the statement's snapshot: a row committed by a concurrent claim after it
+        // started may be invisible (zero rows); the store then reads again with a plain select.
+        `WITH ${q('inserted')} AS (INSERT INTO ${t} (${cols}) VALUES (${values}) ON CONFLICT ${conflict} DO NOTHING RETURNING ${cols}) ` +
+        `SELECT ${cols} FROM ${q('inserted')} UNION ALL SELECT ${cols} FROM ${t} WHERE ${q('tenant')} = $1 AND ${q('operation')} = $2 AND ${q('key')} = $3 ` +
+        `AND NOT EXISTS (SELECT 1 FROM ${q('inserted')})`
+      : provider === 'mysql'
+        ? // MariaDB returns the existing row of a duplicate; the no-op assignment changes nothing
+          // (0 affected rows) and, unlike IGNORE, turns no other error into a warning.
+          `INSERT INTO ${t} (${cols}) VALUES (${values}) ON DUPLICATE KEY UPDATE ${q('token')} = ${q('token')} RETURNING ${cols}`
+        : // SQLite returns no row for DO NOTHING; a no-op DO UPDATE returns the existing row as it is.
+          `INSERT INTO ${t} (${cols}) VALUES (${values}) ON CONFLICT ${conflict} DO UPDATE SET ${q('token')} = ${q('token')} RETURNING ${cols}`;
 
   reset();
   const select = `SELECT ${cols} FROM ${t} WHERE ${scope()}`;
@@ -90,5 +112,5 @@ export function buildStatements(provider: Provider, table: string): Statements {
   reset();
   const countExpired = `SELECT COUNT(*) AS ${q('n')} FROM ${t} WHERE ${expired()}`;
 
-  return { insert, select, takeOver, renew, complete, release, purge, countExpired };
+  return { insert, insertOrSelect, select, takeOver, renew, complete, release, purge, countExpired };
 }

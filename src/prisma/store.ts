@@ -1,6 +1,6 @@
 import { ConfigurationError } from '../core/errors.js';
 import type { IdempotencyRecord, RecordScope, RecordStatus } from '../core/record.js';
-import type { Completion, TransactionScope, TransactionalStore } from '../core/store.js';
+import type { Completion, CreateOrGet, TransactionScope, TransactionalStore } from '../core/store.js';
 import { type InteractiveTransaction, type PrismaClientLike, type Provider, type TransactionClientOf, detectProvider } from './client.js';
 import { type Statements, buildStatements } from './dialect.js';
 import { findTableProblems, tableProblemError } from './schema-check.js';
@@ -35,6 +35,13 @@ export interface PrismaStoreOptions<TClient extends PrismaClientLike = PrismaCli
   verifyTable?: boolean;
 }
 
+/** Look-ups made once per store and shared with the stores bound to its transactions. */
+interface SharedChecks {
+  verified?: Promise<void>;
+  /** provider "mysql": whether the server is MariaDB (which has INSERT ... RETURNING). */
+  mariadb?: Promise<boolean>;
+}
+
 interface Row {
   tenant: string;
   operation: string;
@@ -66,12 +73,12 @@ export class PrismaStore<TClient extends PrismaClientLike = PrismaClientLike> im
   private readonly client: TClient;
   private readonly sql: Statements;
   // Shared with the stores bound to transactions (withClient), so the table is checked once.
-  private readonly check: { verified?: Promise<void> };
+  private readonly check: SharedChecks;
   // Inside a transaction: set when a claim statement (create, get, takeOver) failed with a
   // transient conflict. Those run before the work, so the whole transaction may run again.
   private readonly claimConflict: { seen: boolean } | undefined;
 
-  constructor(options: PrismaStoreOptions<TClient>, shared?: { check: { verified?: Promise<void> }; claimConflict: { seen: boolean } }) {
+  constructor(options: PrismaStoreOptions<TClient>, shared?: { check: SharedChecks; claimConflict: { seen: boolean } }) {
     if (!options?.client || typeof options.client.$executeRawUnsafe !== 'function') {
       throw new ConfigurationError('PrismaStore needs `client`: a PrismaClient or a transaction client.');
     }
@@ -197,6 +204,49 @@ export class PrismaStore<TClient extends PrismaClientLike = PrismaClientLike> im
       r.expiresAt,
     ), true);
     return count === 1;
+  }
+
+  /**
+   * One statement where the database can (PostgreSQL, SQLite, MariaDB: see `insertOrSelect`);
+   * on MySQL, and on PostgreSQL when the row it met was committed after the statement's snapshot,
+   * `create` then `get`.
+   */
+  async createOrGet(r: IdempotencyRecord): Promise<CreateOrGet> {
+    if (this.provider === 'mysql' && !(await this.isMariaDb())) {
+      if (await this.create(r)) return { created: true };
+      return { created: false, existing: await this.get(r) };
+    }
+    const rows = await this.run(() => this.client.$queryRawUnsafe<Row[]>(
+      this.sql.insertOrSelect,
+      r.tenant,
+      r.operation,
+      r.key,
+      r.status,
+      r.fingerprint,
+      r.token,
+      r.fence,
+      r.leaseExpiresAt,
+      r.response,
+      r.createdAt,
+      r.updatedAt,
+      r.expiresAt,
+    ), true);
+    const row = rows[0];
+    if (!row) return { created: false, existing: await this.get(r) };
+    // The token is new to this claim: the row carries it only if this statement inserted it.
+    return row.token === r.token ? { created: true } : { created: false, existing: toRecord(row) };
+  }
+
+  /** Asked once per store (a failed look-up is asked again): MariaDB says so in its version. */
+  private isMariaDb(): Promise<boolean> {
+    if (!this.check.mariadb) {
+      const asked = this.run(() => this.client.$queryRawUnsafe<{ v: string }[]>('SELECT VERSION() AS v')).then((rows) => /mariadb/i.test(String(rows[0]?.v)));
+      this.check.mariadb = asked;
+      asked.catch(() => {
+        if (this.check.mariadb === asked) this.check.mariadb = undefined;
+      });
+    }
+    return this.check.mariadb;
   }
 
   async get(scope: RecordScope): Promise<IdempotencyRecord | null> {

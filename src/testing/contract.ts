@@ -209,6 +209,52 @@ export function runStoreContract(options: StoreContractOptions): void {
       assert.equal(await s.get(running), null);
     });
 
+    // createOrGet is optional: these cases pass without asserting anything for a store that lacks it.
+    it('createOrGet inserts once per scope, then returns the existing record unchanged, byte for byte', async () => {
+      const s = await store();
+      if (!s.createOrGet) return;
+      const record = recordFor({ tenant: '', operation: `ünïcødé-${randomUUID()}`, key: `K-${'~'.repeat(200)}` });
+      assert.deepEqual(await s.createOrGet(record), { created: true });
+      assert.deepEqual(await s.get(record), record);
+      const other = { ...record, token: randomUUID(), fingerprint: 'b'.repeat(64), fence: 7, createdAt: T0 + 9, updatedAt: T0 + 9, expiresAt: T0 + 9 };
+      assert.deepEqual(await s.createOrGet(other), { created: false, existing: record });
+      assert.deepEqual(await s.get(record), record, 'the existing record is left as it was');
+      const completion = { response: JSON.stringify({ value: 'é✓🧾', big: 'x'.repeat(70_000) }), completedAt: T0 + 5, expiresAt: T0 + 10_000 };
+      assert.equal(await s.complete(record, record.token, completion), true);
+      const completed = { ...record, status: 'completed' as const, response: completion.response, leaseExpiresAt: null, updatedAt: T0 + 5, expiresAt: T0 + 10_000 };
+      assert.deepEqual(await s.createOrGet(other), { created: false, existing: completed });
+      assert.deepEqual(await s.get(record), completed);
+      assert.equal(await s.create(other), false, 'create agrees that the scope is taken');
+    });
+
+    it('createOrGet keeps tenant, operation and key apart, and claims a released scope again', async () => {
+      const s = await store();
+      if (!s.createOrGet) return;
+      const base = recordFor({ key: `Key-${randomUUID()}` });
+      assert.deepEqual(await s.createOrGet(base), { created: true });
+      for (const record of [{ ...base, tenant: `${base.tenant}-other` }, { ...base, operation: 'refund' }, { ...base, key: base.key.toLowerCase() }]) {
+        assert.deepEqual(await s.createOrGet({ ...record, token: randomUUID() }), { created: true });
+      }
+      assert.equal(await s.release(base, base.token), true);
+      const again = { ...base, token: randomUUID() };
+      assert.deepEqual(await s.createOrGet(again), { created: true });
+      assert.deepEqual(await s.get(base), again);
+    });
+
+    it(`createOrGet: exactly one of ${raceSize} concurrent claims of one scope creates, all others get its record`, async () => {
+      const s = await store();
+      const createOrGet = s.createOrGet?.bind(s);
+      if (!createOrGet) return;
+      const scope = recordFor();
+      const attempts = Array.from({ length: raceSize }, (_, i) => ({ ...scope, token: randomUUID(), fingerprint: String(i).padStart(64, '0') }));
+      const results = await Promise.all(attempts.map((record) => createOrGet(record)));
+      const winners = attempts.filter((_, i) => results[i]?.created);
+      assert.equal(winners.length, 1);
+      const winner = winners[0];
+      assert.deepEqual(await s.get(scope), winner);
+      for (const result of results) if (!result.created) assert.deepEqual(result.existing, winner);
+    });
+
     it(`lets exactly one of ${raceSize} concurrent creates of one key win`, async () => {
       const s = await store();
       const record = recordFor();
