@@ -18,7 +18,7 @@ import type { Tenant } from '../core/engine.js';
 import { isIdempotencyError } from '../core/errors.js';
 import { type IdempotencyContext, contextForReplay, contextFromClaim } from '../adapter/context.js';
 import { asGraphQLError, defaultFieldPolicy, toGraphQLError } from './errors.js';
-import { type RankedKey, findFieldKey, withoutKeyArgument } from './key-sources.js';
+import { findFieldKey, withoutKeyArgument } from './key-sources.js';
 import type { ResolvedOptions } from './options.js';
 import { REPLAY_HEADER } from './replay.js';
 
@@ -28,7 +28,8 @@ export interface RootField {
   fieldName: string;
   /** "Mutation.pay" */
   coordinate: string;
-  found: RankedKey | undefined;
+  /** The field's key (argument or directive), unvalidated; undefined when it has none. */
+  key: unknown;
 }
 
 /** Per execution, for the resolver wrapper: which root fields carry which key. */
@@ -83,12 +84,8 @@ export function collectRootFields(
       const first = nodes[0] as FieldNode;
       const definition = definitions[first.name.value];
       if (!definition) continue; // __typename
-      let found: RankedKey | undefined;
-      for (const node of nodes) {
-        const candidate = findFieldKey(options, schema, definition, node, variables);
-        if (candidate && (!found || candidate.rank < found.rank)) found = candidate;
-      }
-      fields.push({ responseKey, fieldName: first.name.value, coordinate: `${mutationType.name}.${first.name.value}`, found });
+      const key = findFieldKey(options, schema, definition, nodes, variables);
+      fields.push({ responseKey, fieldName: first.name.value, coordinate: `${mutationType.name}.${first.name.value}`, key });
     }
   } catch {
     return undefined;
@@ -184,7 +181,10 @@ function rebuildError(error: unknown): unknown {
   return error;
 }
 
-/** Field replays are listed in `extensions.idempotency.replayedFields`; headers when every keyed field replayed. */
+/**
+ * Field replays are listed in `extensions.idempotency.replayedFields`; headers when every keyed
+ * field replayed. The key is echoed under `headerName`: the configured header.
+ */
 export function markFieldReplays(result: ExecutionResult, state: FieldState, isBatch: boolean, headerName: string): ExecutionResult {
   const extensions: Record<string, unknown> = { ...result.extensions, idempotency: { replayedFields: [...state.replayed] } };
   if (!isBatch && state.replayed.length === state.keys.size) {

@@ -4,8 +4,7 @@ export type { IdempotencyContext, IdempotencyPluginContext } from './context.js'
 export { idempotentDirectiveTypeDefs } from './key-sources.js';
 export { defaultFieldPolicy, defaultResultPolicy, isExpectedError, toGraphQLError } from './errors.js';
 export { defaultOperationIdentity } from './operation-identity.js';
-export { DEFAULT_KEY_SOURCES } from './options.js';
-export type { KeySource, OperationIdentityInput, PluginOptions, RequiredTarget, UseIdempotencyOptions, YogaContextLike } from './options.js';
+export type { OperationIdentityInput, PluginOptions, RequiredTarget, UseIdempotencyOptions, YogaContextLike } from './options.js';
 export { REPLAY_HEADER } from './replay.js';
 // Convenience re-export: `getTenant: () => GLOBAL_TENANT` is the explicit opt-in to shared keys.
 export { GLOBAL_TENANT } from '../core/engine.js';

@@ -7,16 +7,10 @@ import {
 } from 'graphql';
 import { isRecord, withoutField } from '../adapter/fingerprint-input.js';
 import { readRequestHeader } from '../adapter/headers.js';
-import type { KeySource, ResolvedOptions } from './options.js';
+import type { ResolvedOptions } from './options.js';
 
 /** Declares the operation directive in your schema: `typeDefs: [idempotentDirectiveTypeDefs, ...]`. */
 export const idempotentDirectiveTypeDefs = /* GraphQL */ `directive @idempotent(key: String!) on FIELD`;
-
-/** A key found for the whole operation or for one root field, still unvalidated (the core validates). */
-export interface FoundKey {
-  source: KeySource;
-  key: unknown;
-}
 
 interface HeaderCarrier {
   request?: { headers?: { get?(name: string): string | null } };
@@ -35,54 +29,53 @@ export function readExtension(context: unknown, name: string): unknown {
   return (context as HeaderCarrier)?.params?.extensions?.[name];
 }
 
-/** The first operation-level source, in the configured order, that carries a key. */
-export async function findOperationKey(options: ResolvedOptions, context: unknown): Promise<RankedKey | undefined> {
-  for (const [rank, source] of options.keySources.entries()) {
-    const key = await readOperationSource(source, options, context);
-    if (key !== undefined && key !== null) return { source, key, rank };
+/**
+ * The operation's key, still unvalidated (the core validates): from getKey, else the header, else
+ * the extension; undefined when none has one. An operation-level key keys the whole operation,
+ * field keys included (they are part of the variables it fingerprints).
+ */
+export async function findOperationKey(options: ResolvedOptions, context: unknown): Promise<unknown> {
+  const derived = await options.plugin.getKey?.(context);
+  if (derived !== undefined && derived !== null) return derived;
+  if (options.header !== false) {
+    const header = readHeader(context, options.header);
+    if (header !== undefined) return header;
+  }
+  if (options.extension !== false) {
+    const extension = readExtension(context, options.extension);
+    if (extension !== undefined && extension !== null) return extension;
   }
   return undefined;
 }
 
-function readOperationSource(source: KeySource, options: ResolvedOptions, context: unknown): unknown {
-  switch (source) {
-    case 'header':
-      return readHeader(context, options.headerName);
-    case 'extensions':
-      return readExtension(context, options.extensionName);
-    case 'getKey':
-      return options.plugin.getKey?.(context);
-    default:
-      return undefined;
-  }
-}
-
-export interface RankedKey extends FoundKey {
-  /** Index of the source in `keySources`: the lowest rank of all sources that gave a key wins. */
-  rank: number;
-}
-
-/** The first field-level source, in the configured order, with a key for this root field. */
+/**
+ * A root field's key, still unvalidated: its argument (top level, then inside the input
+ * argument), else its directive; undefined when it has none. A response key may be selected by
+ * several field nodes (merged by GraphQL): an argument on any of them beats a directive.
+ */
 export function findFieldKey(
   options: ResolvedOptions,
   schema: GraphQLSchema,
   field: GraphQLField<unknown, unknown>,
-  node: FieldNode,
+  nodes: readonly FieldNode[],
   variables: Record<string, unknown>,
-): RankedKey | undefined {
-  for (const [rank, source] of options.keySources.entries()) {
-    if (source === 'argument') {
+): unknown {
+  const { argument, inputArgument, directive: directiveName } = options;
+  if (argument !== false) {
+    for (const node of nodes) {
       const args = getArgumentValues(field, node, variables);
-      const top = args[options.argumentName];
-      if (top !== undefined && top !== null) return { source, key: top, rank };
-      const input = args[options.inputArgumentName] as Record<string, unknown> | null | undefined;
-      const nested = input && typeof input === 'object' ? input[options.argumentName] : undefined;
-      if (nested !== undefined && nested !== null) return { source, key: nested, rank };
-    } else if (source === 'directive') {
-      const directive = schema.getDirective(options.directiveName);
-      if (!directive) continue;
+      const top = args[argument];
+      if (top !== undefined && top !== null) return top;
+      const input = inputArgument === false ? undefined : args[inputArgument];
+      const nested = isRecord(input) ? input[argument] : undefined;
+      if (nested !== undefined && nested !== null) return nested;
+    }
+  }
+  const directive = directiveName === false ? undefined : schema.getDirective(directiveName);
+  if (directive) {
+    for (const node of nodes) {
       const values = getDirectiveValues(directive, node, variables);
-      if (values && values.key !== undefined && values.key !== null) return { source, key: values.key, rank };
+      if (values && values.key !== undefined && values.key !== null) return values.key;
     }
   }
   return undefined;
@@ -90,8 +83,11 @@ export function findFieldKey(
 
 /** A root field's arguments without its key argument: what the field's fingerprint covers. */
 export function withoutKeyArgument(args: Record<string, unknown>, options: ResolvedOptions): Record<string, unknown> {
-  const out = withoutField(args, options.argumentName) as Record<string, unknown>;
-  const input = out[options.inputArgumentName];
-  if (!isRecord(input) || !Object.hasOwn(input, options.argumentName)) return out;
-  return { ...out, [options.inputArgumentName]: withoutField(input, options.argumentName) };
+  const { argument, inputArgument } = options;
+  if (argument === false) return args;
+  const out = withoutField(args, argument) as Record<string, unknown>;
+  if (inputArgument === false) return out;
+  const input = out[inputArgument];
+  if (!isRecord(input) || !Object.hasOwn(input, argument)) return out;
+  return { ...out, [inputArgument]: withoutField(input, argument) };
 }

@@ -4,7 +4,7 @@ import { isIdempotencyError } from '../core/errors.js';
 import { type IdempotencyContext, contextFromClaim } from '../adapter/context.js';
 import { defaultResultPolicy, errorResult } from './errors.js';
 import { operationIdentity, operationInput, printDocument } from './operation-identity.js';
-import type { ResolvedOptions } from './options.js';
+import { type ResolvedOptions, echoHeader } from './options.js';
 import { REPLAY_HEADER, type StoredResult, fromStoredResult, markStored, toStoredResult } from './replay.js';
 
 export type Begin = { replay: ExecutionResult } | { idempotency: IdempotencyContext };
@@ -13,7 +13,7 @@ export type Begin = { replay: ExecutionResult } | { idempotency: IdempotencyCont
 const storeCommitted = () => true;
 
 /**
- * Operation-level keys (header, extensions, getKey): one record for the whole operation's result.
+ * Operation-level keys (getKey, header, extension): one record for the whole operation's result.
  * The claim begins in onExecute and is committed or released when the result is known (Yoga's
  * onExecutionResult, after masking; plain Envelop's onExecuteDone).
  */
@@ -42,7 +42,7 @@ export class OperationClaims {
     if (begun.replayed) {
       const { outcome, key } = begun.execution;
       if (!outcome.ok) throw outcome.error;
-      return { replay: replayed(outcome.value, key, request.isBatch, this.options.headerName) };
+      return { replay: replayed(outcome.value, key, request.isBatch, echoHeader(this.options)) };
     }
     this.held.set(context, begun);
     return { idempotency: contextFromClaim(begun.context) };

@@ -7,9 +7,6 @@ import type { StorePolicy } from '../core/outcome.js';
 import type { IdempotencyStore, TransactionalStore } from '../core/store.js';
 import { IDEMPOTENCY_KEY_EXTENSION, IDEMPOTENCY_KEY_FIELD, IDEMPOTENCY_KEY_HEADER } from '../protocol/names.js';
 
-/** Where a key may come from. The first three key the whole operation, the last two single root fields. */
-export type KeySource = 'header' | 'extensions' | 'getKey' | 'argument' | 'directive';
-
 /**
  * The context the plugin's callbacks see unless you name yours: GraphQL Yoga's initial context,
  * structurally (so `getTenant: ({ request }) => ...` compiles without Yoga's types). Pass your own
@@ -45,20 +42,20 @@ export interface PluginOptions<TContext = YogaContextLike> {
    * 'oncely') to share keys between all callers on purpose.
    */
   getTenant: (context: TContext) => Tenant | Promise<Tenant>;
-  /** Which sources are read, in this order; the first one that gives a key decides. Default all five, in the order below. */
-  keySources?: KeySource[];
-  /** Request header with the operation's key. Default "Idempotency-Key". */
-  headerName?: string;
-  /** Property of the GraphQL request's `extensions` with the operation's key. Default "idempotencyKey". */
-  extensionName?: string;
-  /** Field argument with a root field's key, top level or inside `inputArgumentName`. Default "idempotencyKey". */
-  argumentName?: string;
-  /** Input-object argument that may carry `argumentName`. Default "input". */
-  inputArgumentName?: string;
-  /** Operation directive with a root field's key (declare it with `idempotentDirectiveTypeDefs`). Default "idempotent". */
-  directiveName?: string;
-  /** Custom key source for the whole operation (source "getKey"). */
+  // Key sources, in their fixed order: getKey, header, extension key the whole operation; argument,
+  // directive single root fields. The first operation-level key decides for the whole operation.
+  /** Custom key source for the whole operation, asked first; return undefined or null (or a promise of them) to fall back to the other sources. */
   getKey?: (context: TContext) => unknown;
+  /** Request header with the operation's key (any case). Default "Idempotency-Key"; false to ignore headers. */
+  header?: string | false;
+  /** Property of the GraphQL request's `extensions` with the operation's key. Default "idempotencyKey"; false to ignore. */
+  extension?: string | false;
+  /** Field argument with a root field's key, top level or inside `inputArgument`; left out of the field's fingerprint. Default "idempotencyKey"; false to ignore. */
+  argument?: string | false;
+  /** Input-object argument that may carry `argument`. Default "input"; false to read `argument` at the top level only. */
+  inputArgument?: string | false;
+  /** Operation directive with a root field's key (declare it with `idempotentDirectiveTypeDefs`). Default "idempotent"; false to ignore. */
+  directive?: string | false;
   /** Whether a root mutation field must carry a key (a missing one is a 400). Default true, as in oncely/trpc: fail closed; opt fields out with a function. */
   required?: boolean | ((target: RequiredTarget<TContext>) => boolean);
   /** Store record name of an operation-level key. Default: the operation name, or "anonymous" (the document is fingerprinted, not part of the name). */
@@ -86,19 +83,53 @@ export type UseIdempotencyOptions<TContext = YogaContextLike, TTx = unknown> = P
   };
 
 /** Internal: the callbacks take the execution's context, whose type the plugin does not know. */
-export interface ResolvedOptions<TContext = unknown> extends Required<
-  Pick<
-    PluginOptions<TContext>,
-    'getTenant' | 'keySources' | 'headerName' | 'extensionName' | 'argumentName' | 'inputArgumentName' | 'directiveName'
-  >
-> {
+export interface ResolvedOptions<TContext = unknown> {
+  getTenant: PluginOptions<TContext>['getTenant'];
+  header: string | false;
+  extension: string | false;
+  argument: string | false;
+  inputArgument: string | false;
+  directive: string | false;
   engine: Idempotency;
   /** Known only when the plugin built the engine; lets it check every key before any field runs. */
   ownEngine: boolean;
   plugin: PluginOptions<TContext>;
 }
 
-export const DEFAULT_KEY_SOURCES: readonly KeySource[] = ['header', 'extensions', 'argument', 'directive', 'getKey'];
+/** The header a replay echoes its key in: the configured one, or the protocol's when headers are off. */
+export function echoHeader(options: ResolvedOptions): string {
+  return options.header === false ? IDEMPOTENCY_KEY_HEADER : options.header;
+}
+
+/** Options of 0.1 and what replaced them: passing one is refused with the replacement's name. */
+const REMOVED: Readonly<Record<string, string>> = {
+  idempotency: 'the `idempotency` option is now called `engine` (as in oncely/trpc).',
+  keySources:
+    '`keySources` was removed: every source is read, in a fixed order (getKey, header, extension, argument, directive); turn one off with `header: false`, `extension: false`, `argument: false` or `directive: false` (as in oncely/trpc).',
+  headerName: '`headerName` is now called `header` (a header name, or false to ignore headers; as in oncely/trpc).',
+  extensionName: '`extensionName` is now called `extension` (a name, or false to ignore the request\'s extensions).',
+  argumentName: '`argumentName` is now called `argument` (a name, or false to ignore field arguments).',
+  inputArgumentName: '`inputArgumentName` is now called `inputArgument` (a name, or false).',
+  directiveName: '`directiveName` is now called `directive` (a name, or false to ignore the directive).',
+};
+
+// What each source name must look like: an HTTP header token, a GraphQL name, any JSON property.
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const GRAPHQL_NAME = /^[_A-Za-z][_0-9A-Za-z]*$/;
+const ANY_NAME = /^.+$/s;
+
+/** A key source option: its default when absent, false when turned off, else a valid name. */
+function sourceName(options: Record<string, unknown>, option: string, fallback: string, pattern: RegExp, what: string): string | false {
+  const value = options[option];
+  if (value === undefined) return fallback;
+  if (value === false) return false;
+  if (typeof value === 'string' && pattern.test(value)) return value;
+  throw new ConfigurationError(`useIdempotency: \`${option}\` must be ${what}, or false to turn the source off; got ${describe(value)}.`);
+}
+
+function describe(value: unknown): string {
+  return typeof value === 'string' ? JSON.stringify(value) : value === null ? 'null' : typeof value === 'object' ? 'an object' : `${typeof value} ${String(value)}`;
+}
 
 export function resolveOptions<TContext, TTx>(options: UseIdempotencyOptions<TContext, TTx>): ResolvedOptions<TContext> {
   if (!options || typeof options !== 'object') throw new ConfigurationError('useIdempotency needs options: { store, getTenant }.');
@@ -107,29 +138,30 @@ export function resolveOptions<TContext, TTx>(options: UseIdempotencyOptions<TCo
       'useIdempotency: `getTenant(context)` is required. Return the caller\'s account or user id, or `() => GLOBAL_TENANT` (from "oncely") to share keys between all callers.',
     );
   }
-  if ('idempotency' in options) {
-    throw new ConfigurationError('useIdempotency: the `idempotency` option is now called `engine` (as in oncely/trpc).');
+  for (const [name, message] of Object.entries(REMOVED)) if (name in options) throw new ConfigurationError(`useIdempotency: ${message}`);
+  if (options.getKey !== undefined && typeof options.getKey !== 'function') {
+    throw new ConfigurationError(`useIdempotency: \`getKey\` must be a function (context) => key; got ${describe(options.getKey)}.`);
   }
-  const { getTenant, keySources, headerName, extensionName, argumentName, inputArgumentName, directiveName } = options;
-  const engine = engineFromOptions('useIdempotency', options as unknown as Record<string, unknown>, PLUGIN_ONLY);
-  const sources = keySources ?? [...DEFAULT_KEY_SOURCES];
-  for (const source of sources) {
-    if (!DEFAULT_KEY_SOURCES.includes(source)) throw new ConfigurationError(`useIdempotency: unknown key source "${String(source)}".`);
+  const raw = options as unknown as Record<string, unknown>;
+  const header = sourceName(raw, 'header', IDEMPOTENCY_KEY_HEADER, HEADER_NAME, 'an HTTP header name');
+  const extension = sourceName(raw, 'extension', IDEMPOTENCY_KEY_EXTENSION, ANY_NAME, 'a non-empty property name');
+  const argument = sourceName(raw, 'argument', IDEMPOTENCY_KEY_FIELD, GRAPHQL_NAME, 'a GraphQL argument name');
+  const inputArgument = sourceName(raw, 'inputArgument', 'input', GRAPHQL_NAME, 'a GraphQL argument name');
+  const directive = sourceName(raw, 'directive', 'idempotent', GRAPHQL_NAME, 'a GraphQL directive name');
+  if (!options.getKey && header === false && extension === false && argument === false && directive === false) {
+    throw new ConfigurationError('useIdempotency: every key source is turned off (header, extension, argument and directive are false, and there is no getKey).');
   }
-  if (sources.includes('getKey') && keySources && typeof options.getKey !== 'function') {
-    throw new ConfigurationError('useIdempotency: key source "getKey" needs a `getKey(context)` option.');
-  }
+  const engine = engineFromOptions('useIdempotency', raw, PLUGIN_ONLY);
   return {
     engine,
     ownEngine: options.engine === undefined,
     plugin: options,
-    getTenant,
-    keySources: sources,
-    headerName: headerName ?? IDEMPOTENCY_KEY_HEADER,
-    extensionName: extensionName ?? IDEMPOTENCY_KEY_EXTENSION,
-    argumentName: argumentName ?? IDEMPOTENCY_KEY_FIELD,
-    inputArgumentName: inputArgumentName ?? 'input',
-    directiveName: directiveName ?? 'idempotent',
+    getTenant: options.getTenant,
+    header,
+    extension,
+    argument,
+    inputArgument,
+    directive,
   };
 }
 
@@ -137,13 +169,12 @@ export function resolveOptions<TContext, TTx>(options: UseIdempotencyOptions<TCo
 // waitTimeout and transactional travel with each call, so they work with a shared engine too.
 const PLUGIN_ONLY: ReadonlySet<string> = new Set([
   'getTenant',
-  'keySources',
-  'headerName',
-  'extensionName',
-  'argumentName',
-  'inputArgumentName',
-  'directiveName',
   'getKey',
+  'header',
+  'extension',
+  'argument',
+  'inputArgument',
+  'directive',
   'required',
   'operationIdentity',
   'shouldStoreResult',

@@ -6,7 +6,7 @@ import { errorResult } from './errors.js';
 import { type FieldState, collectRootFields, markFieldReplays, runKeyedField, wrapMutationResolvers } from './field-level.js';
 import { readHeader, findOperationKey } from './key-sources.js';
 import { OperationClaims } from './operation-level.js';
-import { type ResolvedOptions, type UseIdempotencyOptions, type YogaContextLike, resolveOptions } from './options.js';
+import { type ResolvedOptions, type UseIdempotencyOptions, type YogaContextLike, echoHeader, resolveOptions } from './options.js';
 
 /** The Yoga-only hooks the plugin uses, typed structurally so that Envelop users need no Yoga. */
 export interface YogaHooks {
@@ -85,21 +85,20 @@ export function useIdempotency<TContext = YogaContextLike, TTx = unknown>(option
       const refuse = (error: IdempotencyError) => setResultAndStopExecution(errorResult(error));
 
       try {
-        if (isBatch && resolved.keySources.includes('header') && readHeader(context, resolved.headerName) !== undefined) {
+        if (isBatch && resolved.header !== false && readHeader(context, resolved.header) !== undefined) {
           return refuse(
             new KeyInvalidError(
-              `The ${resolved.headerName} header cannot be used with a batched request: every operation of the batch would share it. Send each operation's key in its extensions.${resolved.extensionName}.`,
+              `The ${resolved.header} header cannot be used with a batched request: every operation of the batch would share it. Send each operation's key in ${batchAlternative(resolved)}.`,
             ),
           );
         }
+        // Fixed precedence: an operation-level key (getKey, header, extension) keys the whole
+        // operation; only without one are root fields keyed by their own argument or directive.
         const operationKey = await findOperationKey(resolved, context);
-        const fields = collectRootFields(resolved, args.schema, args.document, operation, args.variableValues);
-        const bestFieldRank = Math.min(...(fields ?? []).map((f) => f.found?.rank ?? Number.POSITIVE_INFINITY));
-
-        if (operationKey && operationKey.rank < bestFieldRank) {
+        if (operationKey !== undefined) {
           const begun = await operations.begin(context, {
             tenant: await resolved.getTenant(context),
-            key: operationKey.key,
+            key: operationKey,
             document: args.document,
             operationName: operation.name?.value ?? args.operationName ?? undefined,
             variables: args.variableValues,
@@ -120,11 +119,12 @@ export function useIdempotency<TContext = YogaContextLike, TTx = unknown>(option
           return { onExecuteDone: ({ result: done, setResult }) => settle(context, done, setResult) };
         }
 
+        const fields = collectRootFields(resolved, args.schema, args.document, operation, args.variableValues);
         if (!fields) return;
         for (const field of fields) {
-          if (field.found) {
+          if (field.key !== undefined) {
             // Checked before anything runs: one invalid key refuses the whole operation.
-            resolved.engine.validateKey(field.found.key);
+            resolved.engine.validateKey(field.key);
             continue;
           }
           const required =
@@ -133,7 +133,7 @@ export function useIdempotency<TContext = YogaContextLike, TTx = unknown>(option
               : plugin.required !== false;
           if (required) return refuse(new KeyMissingError(missingKeyMessage(resolved, field.coordinate)));
         }
-        const keys = new Map(fields.flatMap((f) => (f.found ? [[f.responseKey, f.found.key] as const] : [])));
+        const keys = new Map(fields.flatMap((f) => (f.key !== undefined ? [[f.responseKey, f.key] as const] : [])));
         if (keys.size === 0) return;
         const state: FieldState = { tenant: await resolved.getTenant(context), keys, replayed: [] };
         fieldStates.set(context, state);
@@ -141,7 +141,7 @@ export function useIdempotency<TContext = YogaContextLike, TTx = unknown>(option
           onExecuteDone: ({ result, setResult }) => {
             fieldStates.delete(context);
             if (state.replayed.length === 0 || isAsyncIterable(result)) return;
-            setResult(markFieldReplays(result as ExecutionResult, state, isBatch, resolved.headerName));
+            setResult(markFieldReplays(result as ExecutionResult, state, isBatch, echoHeader(resolved)));
           },
         };
       } catch (error) {
@@ -156,20 +156,25 @@ export function useIdempotency<TContext = YogaContextLike, TTx = unknown>(option
   };
 }
 
+/** Where a client can send a key for one root field: the enabled client sources, in precedence order. */
+function clientSources(options: ResolvedOptions): string[] {
+  return [
+    ...(options.header === false ? [] : [`the ${options.header} header`]),
+    ...(options.extension === false ? [] : [`extensions.${options.extension}`]),
+    ...(options.argument === false ? [] : [`the ${options.argument} argument`]),
+    ...(options.directive === false ? [] : [`@${options.directive}(key: "...")`]),
+  ];
+}
+
 function missingKeyMessage(options: ResolvedOptions, coordinate: string): string {
-  const where = options.keySources.map((source) => {
-    switch (source) {
-      case 'header':
-        return `the ${options.headerName} header`;
-      case 'extensions':
-        return `extensions.${options.extensionName}`;
-      case 'argument':
-        return `the ${options.argumentName} argument`;
-      case 'directive':
-        return `@${options.directiveName}(key: "...")`;
-      default:
-        return 'the getKey source';
-    }
-  });
+  const where = clientSources(options);
+  if (where.length === 0) return `${coordinate} needs an idempotency key, and the server's getKey gave none.`;
   return `${coordinate} needs an idempotency key; send one in ${where.join(', ')}.`;
+}
+
+/** Per-operation key sources of a batch: the extension, else the field sources. */
+function batchAlternative(options: ResolvedOptions): string {
+  if (options.extension !== false) return `its extensions.${options.extension}`;
+  const fieldSources = clientSources({ ...options, header: false });
+  return fieldSources.length > 0 ? fieldSources.join(' or ') : 'getKey';
 }
