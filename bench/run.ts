@@ -1,40 +1,51 @@
-// npm run bench [-- --quick] [-- --only store,scale,purge,powertools,http]
-// Writes bench/results/report.md, charts (SVG) and results.json.
+// npm run bench [-- --quick] [-- --check] [-- --only http,statements,powertools,store,scale,purge]
+//               [-- --http-backends postgresql,sqlite,mariadb] [-- --backends sqlite,postgresql,mariadb,redis]
+//               [-- --rounds 5] [-- --out bench/results]
+// Writes report.md, results.json and SVG charts; --check exits 1 when a figure misses its target.
 import { parseArgs } from 'node:util';
-import type { BackendName } from './lib/backends.js';
-import { Report } from './lib/report.js';
-import { versusPowertools } from './scenarios/powertools.js';
-import { claimAtScale, purgeWhileServing, storeRoundTrips } from './scenarios/store.js';
+import { runBench } from './bench.js';
+import { type BenchConfig, FULL, QUICK, SCENARIOS, type Scenario } from './config.js';
+import type { BackendName, SqlBackendName } from './lib/backends.js';
+import { describeTarget } from './lib/targets.js';
 
 const { values } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
+    check: { type: 'boolean', default: false },
     only: { type: 'string' },
+    'http-backends': { type: 'string' },
     backends: { type: 'string' },
+    rounds: { type: 'string' },
     out: { type: 'string', default: 'bench/results' },
   },
 });
-const quick = values.quick ?? false;
-const only = new Set((values.only ?? 'store,scale,purge,powertools,http').split(','));
-const backends = (values.backends ?? 'sqlite,postgresql,mariadb,redis').split(',') as BackendName[];
-const sizes = quick
-  ? { ops: 100, scaleSmall: 1_000, scaleLarge: 20_000, purgeRecords: 20_000, storm: 50 }
-  : { ops: 2_000, scaleSmall: 10_000, scaleLarge: 1_000_000, purgeRecords: 1_000_000, storm: 200 };
 
-const report = new Report();
-const started = performance.now();
-if (only.has('store')) await storeRoundTrips(report, backends, sizes);
-if (only.has('http')) {
-  const { httpScenarios } = await import('./scenarios/http.js');
-  await httpScenarios(report, backends, sizes);
+function list<T extends string>(value: string | undefined, allowed: readonly T[], what: string): T[] | undefined {
+  if (value === undefined) return undefined;
+  const items = value.split(',').map((s) => s.trim()).filter(Boolean);
+  const unknown = items.filter((i) => !allowed.includes(i as T));
+  if (unknown.length > 0 || items.length === 0) throw new Error(`--${what}: expected a comma-separated list of ${allowed.join(', ')}; got "${value}"`);
+  return items as T[];
 }
-if (only.has('powertools')) await versusPowertools(report, sizes.ops);
-if (only.has('scale')) await claimAtScale(report, backends, sizes);
-if (only.has('purge')) await purgeWhileServing(report, backends, sizes);
-const file = report.write(values.out ?? 'bench/results', {
-  command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
-  quick,
-  durationS: (performance.now() - started) / 1000,
-});
+
+const base = values.quick ? QUICK : FULL;
+const rounds = values.rounds === undefined ? undefined : Number(values.rounds);
+if (rounds !== undefined && (!Number.isInteger(rounds) || rounds < 3)) throw new Error(`--rounds: an integer of at least 3; got "${values.rounds}"`);
+const config: BenchConfig = {
+  ...base,
+  scenarios: list<Scenario>(values.only, SCENARIOS, 'only') ?? base.scenarios,
+  httpBackends: list<SqlBackendName>(values['http-backends'], ['postgresql', 'sqlite', 'mariadb'], 'http-backends') ?? base.httpBackends,
+  storeBackends: list<BackendName>(values.backends, ['sqlite', 'postgresql', 'mariadb', 'redis'], 'backends') ?? base.storeBackends,
+  ...(rounds ? { http: { ...base.http, rounds }, powertools: { ...base.powertools, rounds }, store: { ...base.store, rounds } } : {}),
+};
+const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
+const { report, file } = await runBench(config, { out: values.out ?? 'bench/results', command, quick: values.quick ?? false });
+report.print(report.summary());
 console.log(`\nreport: ${file}`);
+const misses = report.misses();
+if (values.check && misses.length > 0) {
+  console.error(`\n--check: ${misses.length} figure(s) miss their target:`);
+  for (const f of misses) console.error(`  ${f.group}: ${f.measure} = ${f.value.median.toFixed(2)} (target ${describeTarget(f)})`);
+  process.exit(1);
+}
 process.exit(0);

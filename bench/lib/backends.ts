@@ -10,6 +10,7 @@ import type { IdempotencyStore } from 'oncely';
 import { PrismaStore, type Provider, applyMigration } from 'oncely/prisma';
 import { RedisStore } from 'oncely/redis';
 import { mariadbOptions } from '../../examples/shared/mariadb.js';
+import { type StatementCounter, countingAdapter } from './counting-adapter.js';
 import { PrismaClient as MysqlClient } from '../../generated/mysql/client.js';
 import { PrismaClient as PostgresClient } from '../../generated/postgresql/client.js';
 import { PrismaClient as SqliteClient } from '../../generated/sqlite/client.js';
@@ -28,17 +29,33 @@ export interface Backend {
   /** Prisma backends: the client, provider and table (for seeding). */
   prisma?: { client: Prisma; provider: Provider; table: string };
   redis?: Redis;
+  /** With `countStatements`: every statement the Prisma client sends, sorted (see counting-adapter). */
+  statements?: StatementCounter;
   close(): Promise<void>;
 }
 
-export function prismaClient(name: Exclude<BackendName, 'redis'>, sqliteFile?: string): Prisma {
-  if (name === 'sqlite') return new SqliteClient({ adapter: new PrismaLibSql({ url: `file:${sqliteFile}` }) }) as unknown as Prisma;
-  if (name === 'postgresql') return new PostgresClient({ adapter: new PrismaPg({ connectionString: POSTGRES_URL, max: 40 }) });
-  return new MysqlClient({ adapter: new PrismaMariaDb(mariadbOptions(MARIADB_URL, 40)) }) as unknown as Prisma;
+export type SqlBackendName = Exclude<BackendName, 'redis'>;
+
+export function prismaClient(name: SqlBackendName, sqliteFile?: string, countFor?: string): { client: Prisma; statements?: StatementCounter } {
+  const factory =
+    name === 'sqlite'
+      ? new PrismaLibSql({ url: `file:${sqliteFile}` })
+      : name === 'postgresql'
+        ? new PrismaPg({ connectionString: POSTGRES_URL, max: 40 })
+        : new PrismaMariaDb(mariadbOptions(MARIADB_URL, 40));
+  const counted = countFor === undefined ? undefined : countingAdapter(factory, () => countFor);
+  const adapter = counted?.factory ?? factory;
+  const client =
+    name === 'sqlite'
+      ? (new SqliteClient({ adapter: adapter as PrismaLibSql }) as unknown as Prisma)
+      : name === 'postgresql'
+        ? new PostgresClient({ adapter: adapter as PrismaPg })
+        : (new MysqlClient({ adapter: adapter as PrismaMariaDb }) as unknown as Prisma);
+  return { client, ...(counted ? { statements: counted.counter } : {}) };
 }
 
 /** A store on a table (or key prefix) of its own, dropped on close. */
-export async function openBackend(name: BackendName): Promise<Backend> {
+export async function openBackend(name: BackendName, options: { countStatements?: boolean } = {}): Promise<Backend> {
   const suffix = randomUUID().replaceAll('-', '').slice(0, 10);
   if (name === 'redis') {
     const redis = new Redis(REDIS_URL);
@@ -61,15 +78,16 @@ export async function openBackend(name: BackendName): Promise<Backend> {
     };
   }
   const sqliteFile = join(tmpdir(), `oncely-bench-${suffix}.db`);
-  const client = prismaClient(name, sqliteFile);
-  const provider: Provider = name === 'mariadb' ? 'mysql' : name;
   const table = `bench_${suffix}`;
+  const { client, statements } = prismaClient(name, sqliteFile, options.countStatements ? table : undefined);
+  const provider: Provider = name === 'mariadb' ? 'mysql' : name;
   if (name === 'sqlite') await client.$executeRawUnsafe('PRAGMA journal_mode = WAL');
   await applyMigration(client, provider, { table, dropExisting: true });
   return {
     name,
     store: new PrismaStore({ client, table }),
     prisma: { client, provider, table },
+    ...(statements ? { statements } : {}),
     async close() {
       await client.$executeRawUnsafe(`DROP TABLE IF EXISTS ${table}`);
       await client.$disconnect();

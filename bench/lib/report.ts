@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { type Figure, describeTarget, meets, verdict } from './targets.js';
+import { loadSpread } from './stats.js';
 
 export interface Section {
   title: string;
@@ -19,9 +20,47 @@ export class Report {
   readonly sections: Section[] = [];
   readonly charts: { title: string; unit: string; bars: Bar[]; file: string }[] = [];
   readonly raw: Record<string, unknown> = {};
+  readonly figures: Figure[] = [];
+
+  /** Records a figure for the summary table (and `--check`). */
+  figure(f: Figure): void {
+    this.figures.push(f);
+  }
+
+  /** Figures whose target is missed. */
+  misses(): Figure[] {
+    return this.figures.filter((f) => meets(f) === false);
+  }
+
+  /** The summary: every figure with its spread, load average, target and verdict. */
+  summary(): Section {
+    return {
+      title: 'Figures and targets',
+      notes: [
+        'Ratios are medians over interleaved rounds, each ratio taken within one round (both sides ran back to back under the same load); the range is the lowest and highest round. "load 1m" is os.loadavg()[0] at the start of each round: median (min–max). Statement counts are exact counts per request. A MISS makes `npm run bench -- --check` exit 1.',
+      ],
+      header: ['where', 'measure', 'median', 'range over rounds', 'load 1m', 'target', 'result'],
+      rows: this.figures.map((f) => [
+        f.group,
+        f.measure,
+        f.unit === 'x' ? `${f.value.median.toFixed(2)}x` : String(+f.value.median.toFixed(2)),
+        f.unit === 'x' ? `${f.value.min.toFixed(2)}–${f.value.max.toFixed(2)}` : f.value.min === f.value.max ? 'exact' : `${f.value.min}–${f.value.max}`,
+        f.load ? loadSpread(f.load) : '—',
+        describeTarget(f),
+        verdict(f),
+      ]),
+    };
+  }
+
+  /** log: print each section to the console as it is added. */
+  constructor(private readonly log = true) {}
 
   add(section: Section): void {
     this.sections.push(section);
+    if (this.log) this.print(section);
+  }
+
+  print(section: Section): void {
     console.log(`\n## ${section.title}`);
     console.table(section.rows.map((r) => Object.fromEntries(section.header.map((h, i) => [h, r[i]]))));
   }
@@ -30,16 +69,27 @@ export class Report {
     this.charts.push({ title, unit, bars, file });
   }
 
-  write(dir: string, meta: { command: string; quick: boolean; durationS: number }): string {
+  write(dir: string, meta: { command: string; quick: boolean; durationS: number; machine: string[]; method: string[] }): string {
     mkdirSync(dir, { recursive: true });
     const lines = [
       '# oncely benchmarks',
       '',
-      `Run ${new Date().toISOString()} with \`${meta.command}\`${meta.quick ? ' (quick mode: small counts, numbers are noisy)' : ''}, ${meta.durationS.toFixed(0)} s.`,
-      `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}. Databases and Redis on loopback. Every comparison in a table was measured in this one run.`,
+      `Run ${new Date().toISOString()}, ${meta.durationS.toFixed(0)} s${meta.quick ? ' (quick mode: small counts, the numbers are noisy: a smoke run, not a measurement)' : ''}. Rerun with:`,
+      '',
+      '```',
+      meta.command,
+      '```',
+      '',
+      '## Machine',
+      '',
+      ...meta.machine.map((m) => `- ${m}`),
+      '',
+      '## Method',
+      '',
+      ...meta.method.map((m) => `- ${m}`),
       '',
     ];
-    for (const s of this.sections) {
+    for (const s of [this.summary(), ...this.sections]) {
       lines.push(`## ${s.title}`, '');
       for (const n of s.notes ?? []) lines.push(n, '');
       lines.push(`| ${s.header.join(' | ')} |`, `|${s.header.map(() => '---').join('|')}|`);

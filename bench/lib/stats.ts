@@ -35,3 +35,24 @@ export async function measure(count: number, concurrency: number, op: (i: number
 
 export const ms = (v: number) => (Number.isFinite(v) ? v.toFixed(v < 10 ? 2 : 1) : 'n/a');
 export const ratio = (a: number, b: number) => (Number.isFinite(a / b) ? `${(a / b).toFixed(2)}x` : 'n/a');
+
+/** Median and range of a few values (ratios over rounds, load averages). */
+export interface Spread {
+  median: number;
+  min: number;
+  max: number;
+  values: number[];
+}
+
+export function spread(values: number[]): Spread {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  const median = sorted.length === 0 ? Number.NaN : sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  return { median, min: sorted[0] ?? Number.NaN, max: sorted.at(-1) ?? Number.NaN, values };
+}
+
+/** "0.82x (0.78–0.90)": a median ratio and its range over the rounds. */
+export const ratioSpread = (s: Spread) => `${fixed(s.median)}x (${fixed(s.min)}–${fixed(s.max)})`;
+/** "1.23 (0.90–1.60)": the one-minute load average over the rounds. */
+export const loadSpread = (s: Spread) => `${s.median.toFixed(2)} (${s.min.toFixed(2)}–${s.max.toFixed(2)})`;
+const fixed = (v: number) => (Number.isFinite(v) ? v.toFixed(2) : 'n/a');

@@ -1,162 +1,186 @@
 import { randomUUID } from 'node:crypto';
-import { type Server, createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { initTRPC } from '@trpc/server';
-import { createHTTPHandler } from '@trpc/server/adapters/standalone';
-import { createSchema, createYoga } from 'graphql-yoga';
 import { Idempotency } from 'oncely';
-import { useIdempotency } from 'oncely/envelop';
-import { createIdempotencyMiddleware } from 'oncely/trpc';
-import { type Backend, type BackendName, type Prisma, openBackend, prismaClient } from '../lib/backends.js';
+import { type SqlBackendName, openBackend } from '../lib/backends.js';
 import type { Report } from '../lib/report.js';
-import { measure, ms, ratio } from '../lib/stats.js';
+import { type Arm, type Round, armOverRounds, ratioOverRounds, runRound } from '../lib/rounds.js';
+import { type Summary, measure, ms } from '../lib/stats.js';
+import { TARGETS } from '../lib/targets.js';
+import { type Answer, type App, type Framework, createOrdersTable, startApp } from './http-apps.js';
 
-interface Sizes {
-  ops: number;
+export interface HttpSizes {
+  rounds: number;
+  /** Requests per arm per round, one at a time. */
+  latencyRequests: number;
+  /** Requests per arm per round at `concurrency` in flight. */
+  throughputRequests: number;
+  concurrency: number;
+  /** Same-key requests sent at once (and as many distinct ones to the bare server). */
   storm: number;
+  warmup: number;
 }
 
-/** What every request does: one business INSERT, like placing an order. */
-function businessWrite(prisma: Prisma, counter: { executions: Map<string, number> }, tag: string) {
-  counter.executions.set(tag, (counter.executions.get(tag) ?? 0) + 1);
-  return prisma.order.create({
-    data: { id: `ord_${randomUUID()}`, customer: tag, item: 'coffee', quantity: 1, amount: 450, status: 'placed' },
-    select: { id: true, amount: true, status: true },
-  });
+interface StormResult {
+  ms: number;
+  executions: number;
+  ok: number;
+  bodies: number;
+  replayed: number;
 }
 
-interface App {
-  url: string;
-  /** Sends one mutation; key undefined = the bare (unprotected) path. */
-  send(key: string | undefined, tag: string): Promise<{ status: number; body: string; replayed: boolean }>;
-  close(): Promise<void>;
-}
-
-/** POSTs JSON with the key (none = the bare path) and reads the answer and its replay marker. */
-async function postJson(url: string, key: string | undefined, body: unknown) {
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(key ? { 'idempotency-key': key } : {}) },
-    body: JSON.stringify(body),
-  });
-  return { status: response.status, body: await response.text(), replayed: response.headers.get('idempotent-replayed') === 'true' };
-}
-
-async function listen(server: Server): Promise<string> {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
-
-async function yogaApp(prisma: Prisma, engine: Idempotency, counter: { executions: Map<string, number> }): Promise<App> {
-  const yoga = createYoga({
-    logging: false,
-    schema: createSchema({
-      typeDefs: 'type Order { id: ID!, amount: Int!, status: String! } type Query { ok: Boolean } type Mutation { placeOrder(tag: String!): Order! }',
-      resolvers: { Mutation: { placeOrder: (_: unknown, args: { tag: string }) => businessWrite(prisma, counter, args.tag) } },
-    }),
-    plugins: [useIdempotency({ engine, getTenant: () => 'bench', required: false, inProgress: 'wait' })],
-  });
-  const server = createServer(yoga);
-  const url = `${await listen(server)}/graphql`;
-  return {
-    url,
-    send: (key, tag) => postJson(url, key, { query: 'mutation($tag: String!) { placeOrder(tag: $tag) { id amount status } }', variables: { tag } }),
-    close: () => new Promise((resolve) => server.close(() => resolve())),
-  };
-}
-
-async function trpcApp(prisma: Prisma, engine: Idempotency, counter: { executions: Map<string, number> }): Promise<App> {
-  const t = initTRPC.context<{ req: unknown; res: unknown; info: unknown }>().create();
-  const keyed = t.procedure.use(createIdempotencyMiddleware({ engine, getTenant: () => 'bench', required: false, inProgress: 'wait' }));
-  const router = t.router({
-    placeOrder: keyed.input((raw) => raw as { tag: string }).mutation(({ input }) => businessWrite(prisma, counter, input.tag)),
-  });
-  const handler = createHTTPHandler({ router, basePath: '/trpc/', createContext: ({ req, res, info }) => ({ req, res, info }) });
-  const server = createServer(handler);
-  const url = `${await listen(server)}/trpc/placeOrder`;
-  return {
-    url,
-    send: (key, tag) => postJson(url, key, { tag }),
-    close: () => new Promise((resolve) => server.close(() => resolve())),
-  };
-}
-
-const DEMO_TABLES: Record<string, string> = {
-  postgresql: 'CREATE TABLE IF NOT EXISTS "demo_orders" ("id" TEXT PRIMARY KEY, "customer" TEXT NOT NULL, "item" TEXT NOT NULL, "quantity" INTEGER NOT NULL, "amount" INTEGER NOT NULL, "status" TEXT NOT NULL, "created_at" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP)',
-  mysql: 'CREATE TABLE IF NOT EXISTS `demo_orders` (`id` VARCHAR(191) PRIMARY KEY, `customer` VARCHAR(191) NOT NULL, `item` VARCHAR(191) NOT NULL, `quantity` INTEGER NOT NULL, `amount` INTEGER NOT NULL, `status` VARCHAR(191) NOT NULL, `created_at` DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3))',
-  sqlite: 'CREATE TABLE IF NOT EXISTS "demo_orders" ("id" TEXT PRIMARY KEY, "customer" TEXT NOT NULL, "item" TEXT NOT NULL, "quantity" INTEGER NOT NULL, "amount" INTEGER NOT NULL, "status" TEXT NOT NULL, "created_at" DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP)',
-};
-
-/** The business database of a backend: its own for SQL stores, PostgreSQL for the Redis store. */
-async function businessDb(backend: Backend): Promise<{ prisma: Prisma; close(): Promise<void> }> {
-  if (backend.prisma) {
-    await backend.prisma.client.$executeRawUnsafe(DEMO_TABLES[backend.prisma.provider]!);
-    return { prisma: backend.prisma.client, close: async () => {} };
+/** Fails the run on an answer that is not what the path must give: a benchmark of errors measures nothing. */
+async function expectAnswer(sent: Promise<Answer>, replayed: boolean, what: string): Promise<Answer> {
+  const answer = await sent;
+  if (answer.status !== 200 || answer.replayed !== replayed || answer.body.includes('"errors"') || answer.body.includes('"error"')) {
+    throw new Error(`${what}: expected HTTP 200${replayed ? ' replayed' : ''}, got ${answer.status}${answer.replayed ? ' replayed' : ''}: ${answer.body.slice(0, 300)}`);
   }
-  const prisma = prismaClient('postgresql');
-  await prisma.$executeRawUnsafe(DEMO_TABLES.postgresql!);
-  return { prisma, close: () => prisma.$disconnect() };
+  return answer;
 }
 
-/** Bare vs first execution vs replay, throughput, and a duplicate storm, over real HTTP. */
-export async function httpScenarios(report: Report, backends: BackendName[], sizes: Sizes) {
-  const latency: (string | number)[][] = [];
+/**
+ * Bare (a server without oncely), pass-through (oncely, no key), first execution (fresh keys;
+ * lease and transactional mode) and replay (completed keys), over keep-alive HTTP, in interleaved
+ * rounds; throughput at `concurrency` in flight; a same-key storm against as many distinct bare
+ * requests.
+ */
+export async function httpScenarios(report: Report, frameworks: Framework[], backends: SqlBackendName[], sizes: HttpSizes) {
+  const absolute: (string | number)[][] = [];
   const storms: (string | number)[][] = [];
   const bars: { label: string; value: number }[] = [];
-  for (const framework of ['Yoga', 'tRPC'] as const) {
-    for (const name of backends) {
+  for (const name of backends) {
+    for (const framework of frameworks) {
+      const where = `${framework} / ${name}`;
       const backend = await openBackend(name);
-      const business = await businessDb(backend);
-      const counter = { executions: new Map<string, number>() };
-      const engine = new Idempotency({ store: backend.store, inProgress: 'wait', waitTimeout: '30s' });
-      const app = framework === 'Yoga' ? await yogaApp(business.prisma, engine, counter) : await trpcApp(business.prisma, engine, counter);
+      const { client, provider } = backend.prisma!;
+      const apps: App[] = [];
       try {
-        const check = async (p: Promise<{ status: number }>) => {
-          const r = await p;
-          if (r.status !== 200) throw new Error(`${framework}/${name}: HTTP ${r.status}`);
-        };
-        await measure(30, 1, (i) => check(app.send(i % 2 ? randomUUID() : undefined, 'warmup')));
-        const keys = Array.from({ length: sizes.ops }, () => randomUUID());
-        // Interleaved rounds so that drift on a shared machine hits all three alike.
-        const bare = await measure(sizes.ops, 1, () => check(app.send(undefined, 'bare')));
-        const first = await measure(sizes.ops, 1, (i) => check(app.send(keys[i], 'first')));
-        const replay = await measure(sizes.ops, 1, (i) => check(app.send(keys[i], 'first')));
-        const c1 = await measure(sizes.ops, 1, () => check(app.send(randomUUID(), 'c1')));
-        const c32 = await measure(sizes.ops, 32, () => check(app.send(randomUUID(), 'c32')));
-        latency.push([
-          framework, name, ms(bare.p50), ms(first.p50), ms(first.p99), ms(replay.p50), ms(replay.p99),
-          ratio(first.p50, bare.p50), ratio(replay.p50, bare.p50), Math.round(c1.throughput), Math.round(c32.throughput),
-        ]);
-        bars.push({ label: `${framework}/${name} first ÷ bare`, value: first.p50 / bare.p50 }, { label: `${framework}/${name} replay ÷ bare`, value: replay.p50 / bare.p50 });
+        await createOrdersTable(client, provider);
+        const executions = new Map<string, number>();
+        const engine = new Idempotency({ store: backend.store, inProgress: 'wait', waitTimeout: '30s' });
+        const bare = await startApp(framework, client, { kind: 'bare' }, executions);
+        const lease = await startApp(framework, client, { kind: 'oncely', engine, transactional: false }, executions);
+        const tx = await startApp(framework, client, { kind: 'oncely', engine, transactional: true }, executions);
+        apps.push(bare, lease, tx);
 
-        const stormKey = randomUUID();
-        const stormTag = `storm-${stormKey}`;
-        const started = performance.now();
-        const answers = await Promise.all(Array.from({ length: sizes.storm }, () => app.send(stormKey, stormTag)));
-        const allAnswered = performance.now() - started;
-        const bodies = new Set(answers.map((a) => a.body));
-        storms.push([framework, name, sizes.storm, counter.executions.get(stormTag) ?? 0, answers.filter((a) => a.status === 200).length, bodies.size, answers.filter((a) => a.replayed).length, ms(allAnswered)]);
-        report.raw[`http.${framework}.${name}`] = { bare, first, replay, c1, c32, storm: { executions: counter.executions.get(stormTag), allAnswered } };
+        // Warm-up: JIT, connection pools, the table check; and the completed keys replays re-send.
+        for (let i = 0; i < sizes.warmup; i++) {
+          await expectAnswer(bare.send(undefined, 'warmup'), false, `${where} warm-up bare`);
+          await expectAnswer(lease.send(undefined, 'warmup'), false, `${where} warm-up pass-through`);
+          await expectAnswer(lease.send(randomUUID(), 'warmup'), false, `${where} warm-up first`);
+          await expectAnswer(tx.send(randomUUID(), 'warmup'), false, `${where} warm-up transactional`);
+        }
+        const completed = Array.from({ length: Math.max(sizes.latencyRequests, sizes.concurrency) }, () => randomUUID());
+        for (const key of completed) await expectAnswer(lease.send(key, 'replayed'), false, `${where} completing replay keys`);
+        const replayKey = (i: number) => completed[i % completed.length];
+
+        const paths: Record<string, (i: number) => Promise<Answer>> = {
+          bare: () => expectAnswer(bare.send(undefined, 'bare'), false, `${where} bare`),
+          'pass-through': () => expectAnswer(lease.send(undefined, 'pass'), false, `${where} pass-through`),
+          'first (lease)': () => expectAnswer(lease.send(randomUUID(), 'first'), false, `${where} first (lease)`),
+          'first (transactional)': () => expectAnswer(tx.send(randomUUID(), 'first-tx'), false, `${where} first (transactional)`),
+          replay: (i) => expectAnswer(lease.send(replayKey(i), 'replayed'), true, `${where} replay`),
+        };
+        const latencyArms: Arm<Summary>[] = Object.entries(paths).map(([arm, send]) => ({ name: arm, run: () => measure(sizes.latencyRequests, 1, send) }));
+        const throughputArms: Arm<Summary>[] = ['bare', 'first (lease)', 'replay'].map((arm) => ({
+          name: arm,
+          run: () => measure(sizes.throughputRequests, sizes.concurrency, paths[arm]!),
+        }));
+        const stormArms: Arm<StormResult>[] = [
+          {
+            name: 'same key',
+            run: async () => {
+              const key = randomUUID();
+              const tag = `storm-${key}`;
+              const started = performance.now();
+              const answers = await Promise.all(Array.from({ length: sizes.storm }, () => lease.send(key, tag)));
+              const elapsed = performance.now() - started;
+              return {
+                ms: elapsed,
+                executions: executions.get(tag) ?? 0,
+                ok: answers.filter((a) => a.status === 200).length,
+                bodies: new Set(answers.map((a) => a.body)).size,
+                replayed: answers.filter((a) => a.replayed).length,
+              };
+            },
+          },
+          {
+            name: 'distinct bare',
+            run: async () => {
+              const started = performance.now();
+              const answers = await Promise.all(Array.from({ length: sizes.storm }, (_, i) => bare.send(undefined, `distinct-${i}`)));
+              const elapsed = performance.now() - started;
+              return { ms: elapsed, executions: sizes.storm, ok: answers.filter((a) => a.status === 200).length, bodies: new Set(answers.map((a) => a.body)).size, replayed: 0 };
+            },
+          },
+        ];
+
+        const latency: Round<Summary>[] = [];
+        const throughput: Round<Summary>[] = [];
+        const storm: Round<StormResult>[] = [];
+        for (let r = 0; r < sizes.rounds; r++) {
+          latency.push(await runRound(r, latencyArms));
+          throughput.push(await runRound(r, throughputArms));
+          storm.push(await runRound(r, stormArms));
+        }
+
+        const p50 = (arm: string) => (res: Record<string, Summary>) => res[arm]!.p50 / res.bare!.p50;
+        const tput = (arm: string) => (res: Record<string, Summary>) => res[arm]!.throughput / res.bare!.throughput;
+        const figures = [
+          { measure: 'replay p50 / bare p50', rounds: latency, f: p50('replay'), target: TARGETS.replayP50 },
+          { measure: `replay throughput@${sizes.concurrency} / bare`, rounds: throughput, f: tput('replay'), target: TARGETS.replayThroughput },
+          { measure: 'first p50 / bare p50 (lease)', rounds: latency, f: p50('first (lease)'), target: TARGETS.firstLeaseP50 },
+          { measure: 'first p50 / bare p50 (transactional)', rounds: latency, f: p50('first (transactional)'), target: TARGETS.firstTransactionalP50 },
+          { measure: `first throughput@${sizes.concurrency} / bare (lease)`, rounds: throughput, f: tput('first (lease)'), target: TARGETS.firstThroughput },
+          { measure: 'pass-through p50 / bare p50', rounds: latency, f: p50('pass-through'), target: undefined },
+        ] as const;
+        for (const fig of figures) {
+          const { ratio, load } = ratioOverRounds(fig.rounds as Round<Summary>[], fig.f);
+          report.figure({ group: where, measure: fig.measure, unit: 'x', value: ratio, load, ...(fig.target ? { target: fig.target } : {}) });
+          if (fig.measure.includes('p50 /')) bars.push({ label: `${where}: ${fig.measure.replace(' / bare p50', '')}`, value: ratio.median });
+        }
+        const stormRatio = ratioOverRounds(storm, (res) => res['same key']!.ms / res['distinct bare']!.ms);
+        report.figure({ group: where, measure: `${sizes.storm} same-key all answered / ${sizes.storm} distinct bare`, unit: 'x', value: stormRatio.ratio, load: stormRatio.load, target: TARGETS.stormAllAnswered });
+
+        for (const arm of Object.keys(paths)) {
+          const inThroughput = throughputArms.some((a) => a.name === arm);
+          absolute.push([
+            where,
+            arm,
+            ms(armOverRounds(latency, arm, (s) => s.p50).median),
+            ms(armOverRounds(latency, arm, (s) => s.p99).median),
+            inThroughput ? Math.round(armOverRounds(throughput, arm, (s) => s.throughput).median) : '—',
+          ]);
+        }
+        const sameKey = storm.map((r) => r.results['same key']!);
+        storms.push([
+          where,
+          sizes.storm,
+          sameKey.map((s) => s.executions).join(', '),
+          sameKey.map((s) => s.ok).join(', '),
+          sameKey.map((s) => s.bodies).join(', '),
+          sameKey.map((s) => s.replayed).join(', '),
+          ms(armOverRounds(storm, 'same key', (s) => s.ms).median),
+          ms(armOverRounds(storm, 'distinct bare', (s) => s.ms).median),
+        ]);
+        report.raw[`http.${framework}.${name}`] = { latency, throughput, storm };
       } finally {
-        await app.close();
-        await business.close();
+        for (const app of apps) await app.close();
         await backend.close();
       }
     }
   }
   report.add({
-    title: 'Over HTTP: the same mutation bare, first execution and replay',
+    title: 'Over HTTP: each path on its own (medians over the rounds)',
     notes: [
-      'One business INSERT per execution. Sequential requests over keep-alive fetch; "bare" sends no key (the plugin/middleware passes it through); "first" sends new keys; "replay" re-sends them. Throughput: unique keys at concurrency 1 and 32. Targets: first within 1.5x of bare on PostgreSQL; replay faster than bare.',
+      `One Prisma create per execution. Each round runs every path for ${sizes.latencyRequests} requests one at a time, then bare, first (lease) and replay for ${sizes.throughputRequests} requests at ${sizes.concurrency} in flight, then the storm pair; the order rotates each round. "bare" is a server without oncely; "pass-through" has oncely installed (required: false) and gets no key; "first" sends a fresh key per request, to the lease-mode server or to the transactional-mode one (claim, the create through tx, and the result in one commit); "replay" re-sends keys completed before the rounds.`,
     ],
-    header: ['framework', 'store', 'bare p50 ms', 'first p50 ms', 'first p99 ms', 'replay p50 ms', 'replay p99 ms', 'first ÷ bare', 'replay ÷ bare', 'req/s c=1', 'req/s c=32'],
-    rows: latency,
+    header: ['where', 'path', 'p50 ms', 'p99 ms', `req/s at ${sizes.concurrency} in flight`],
+    rows: absolute,
   });
   report.add({
-    title: `Duplicate storm: ${sizes.storm} identical requests at once`,
-    notes: ['Same key, same body, all sent together; `inProgress: "wait"`. Executions must be 1; every client must get the same body.'],
-    header: ['framework', 'store', 'requests', 'executions', 'HTTP 200', 'distinct bodies', 'marked replayed', 'all answered after ms'],
+    title: `Duplicate storm: ${sizes.storm} same-key requests at once (inProgress "wait") versus ${sizes.storm} distinct bare requests`,
+    notes: ['Per round (comma-separated): executions must be 1, every answer HTTP 200 with one body, all but one marked replayed.'],
+    header: ['where', 'requests', 'executions', 'HTTP 200', 'distinct bodies', 'marked replayed', 'same key: all answered ms', 'distinct bare: all answered ms'],
     rows: storms,
   });
-  report.chart('http-ratios.svg', 'Latency relative to the bare mutation, p50 (1.0 = bare)', 'x', bars);
+  report.chart('http-ratios.svg', 'p50 relative to the bare server (1.0 = bare), median over rounds', 'x', bars);
 }

@@ -5,66 +5,92 @@ import { createClient } from '@redis/client';
 import { Idempotency } from 'oncely';
 import { openBackend, REDIS_URL } from '../lib/backends.js';
 import type { Report } from '../lib/report.js';
-import { measure, ms, ratio } from '../lib/stats.js';
+import { type Arm, type Round, armOverRounds, ratioOverRounds, runRound } from '../lib/rounds.js';
+import { type Summary, measure, ms } from '../lib/stats.js';
+import { TARGETS } from '../lib/targets.js';
+
+export interface PowertoolsSizes {
+  rounds: number;
+  /** Sequential calls per arm per round (first executions, then as many replays). */
+  requests: number;
+  /** Calls per arm per round at `concurrency` in flight. */
+  throughputRequests: number;
+  concurrency: number;
+}
+
+type Event = { key: string; amount: number };
+type Run = (event: Event) => Promise<unknown>;
 
 /**
- * The same function made idempotent by AWS Powertools (its Redis persistence layer, node-redis
- * client) and by oncely (Redis store and PostgreSQL store), first executions and replays.
+ * The same function made idempotent by AWS Powertools (its Redis persistence layer, node-redis)
+ * and by oncely's Redis store (ioredis), in this process, neither with a local cache; interleaved
+ * rounds of first executions, replays and throughput.
  */
-export async function versusPowertools(report: Report, ops: number) {
-  const handler = async (event: { key: string; amount: number }) => ({ id: `ch_${event.key.slice(0, 6)}`, amount: event.amount });
+export async function versusPowertools(report: Report, sizes: PowertoolsSizes) {
+  const handler = async (event: Event) => ({ id: `ch_${event.key.slice(0, 6)}`, amount: event.amount });
   const redis = await createClient({ url: REDIS_URL }).connect();
-  const lambdaContext = { getRemainingTimeInMillis: () => 60_000 } as never;
-  const powertools = (useLocalCache: boolean) => {
-    // Both local caches get room for the whole working set (defaults: 1000 entries each).
-    const config = new IdempotencyConfig({ eventKeyJmesPath: 'key', expiresAfterSeconds: 3600, useLocalCache, maxLocalCacheSize: ops * 2 });
-    config.registerLambdaContext(lambdaContext);
-    return makeIdempotent(handler, {
-      persistenceStore: new CachePersistenceLayer({ client: redis as never }),
-      keyPrefix: `ptbench${randomUUID().slice(0, 8)}`,
-      config,
-    });
-  };
-  const candidates: { name: string; run: (event: { key: string; amount: number }) => Promise<unknown>; close?: () => Promise<void> }[] = [
-    { name: 'Powertools, Redis', run: powertools(false) },
-    { name: 'Powertools, Redis + local cache', run: powertools(true) },
-  ];
-  for (const [label, backendName, localCache] of [
-    ['oncely, Redis store', 'redis', false],
-    ['oncely, Redis store + local cache', 'redis', true],
-    ['oncely, PostgreSQL store', 'postgresql', false],
-  ] as const) {
-    const backend = await openBackend(backendName);
-    const engine = new Idempotency({ store: backend.store, localCache: localCache ? { maxEntries: ops * 2 } : false });
-    candidates.push({
-      name: label,
-      run: (event) => engine.run({ tenant: 'bench', operation: 'handler', key: event.key, input: event }, () => handler(event)),
-      close: () => backend.close(),
-    });
-  }
-  const rows: (string | number)[][] = [];
-  const baseline: number[] = [];
+  const config = new IdempotencyConfig({ eventKeyJmesPath: 'key', expiresAfterSeconds: 3600, useLocalCache: false });
+  config.registerLambdaContext({ getRemainingTimeInMillis: () => 60_000 } as never);
+  const powertools: Run = makeIdempotent(handler, {
+    persistenceStore: new CachePersistenceLayer({ client: redis as never }),
+    keyPrefix: `ptbench${randomUUID().slice(0, 8)}`,
+    config,
+  });
+  const backend = await openBackend('redis');
+  const engine = new Idempotency({ store: backend.store, localCache: false });
+  const oncely: Run = (event) => engine.run({ tenant: 'bench', operation: 'handler', key: event.key, input: event }, () => handler(event));
+  const candidates: Record<string, Run> = { Powertools: powertools, oncely };
   try {
-    for (const candidate of candidates) {
-      const keys = Array.from({ length: ops }, () => randomUUID());
-      await measure(20, 1, () => candidate.run({ key: randomUUID(), amount: 1 }));
-      const first = await measure(ops, 1, (i) => candidate.run({ key: keys[i]!, amount: 1 }));
-      const replay = await measure(ops, 1, (i) => candidate.run({ key: keys[i]!, amount: 1 }));
-      const parallel = await measure(ops, 32, () => candidate.run({ key: randomUUID(), amount: 1 }));
-      if (baseline.length === 0) baseline.push(first.p50, replay.p50);
-      rows.push([candidate.name, ms(first.p50), ms(first.p99), ms(replay.p50), ms(replay.p99), Math.round(parallel.throughput), ratio(baseline[0]!, first.p50), ratio(baseline[1]!, replay.p50)]);
-      report.raw[`powertools.${candidate.name}`] = { first, replay, parallel };
+    // Keys each candidate completed in its latest first-execution arm: the next replay arm re-sends them.
+    const completed: Record<string, string[]> = {};
+    for (const [name, run] of Object.entries(candidates)) {
+      completed[name] = Array.from({ length: sizes.requests }, () => randomUUID());
+      for (const key of completed[name]!) await run({ key, amount: 1 });
+      await measure(50, 4, () => run({ key: randomUUID(), amount: 1 }));
     }
+    const arms = (kind: 'first' | 'replay' | 'throughput'): Arm<Summary>[] =>
+      Object.entries(candidates).map(([name, run]) => ({
+        name,
+        run: async () => {
+          if (kind === 'replay') return measure(sizes.requests, 1, (i) => run({ key: completed[name]![i]!, amount: 1 }));
+          if (kind === 'throughput') return measure(sizes.throughputRequests, sizes.concurrency, () => run({ key: randomUUID(), amount: 1 }));
+          const keys = Array.from({ length: sizes.requests }, () => randomUUID());
+          const s = await measure(sizes.requests, 1, (i) => run({ key: keys[i]!, amount: 1 }));
+          completed[name] = keys;
+          return s;
+        },
+      }));
+    const rounds: Record<'first' | 'replay' | 'throughput', Round<Summary>[]> = { first: [], replay: [], throughput: [] };
+    for (let r = 0; r < sizes.rounds; r++) {
+      for (const kind of ['first', 'replay', 'throughput'] as const) rounds[kind].push(await runRound(r, arms(kind)));
+    }
+    const figures = [
+      { measure: 'first p50, oncely / Powertools', kind: 'first', value: (s: Summary) => s.p50, target: TARGETS.powertoolsFirstP50 },
+      { measure: 'replay p50, oncely / Powertools', kind: 'replay', value: (s: Summary) => s.p50, target: TARGETS.powertoolsReplayP50 },
+      { measure: `throughput@${sizes.concurrency}, oncely / Powertools`, kind: 'throughput', value: (s: Summary) => s.throughput, target: TARGETS.powertoolsThroughput },
+    ] as const;
+    for (const f of figures) {
+      const { ratio, load } = ratioOverRounds(rounds[f.kind], (res) => f.value(res.oncely!) / f.value(res.Powertools!));
+      report.figure({ group: 'Redis, in process', measure: f.measure, unit: 'x', value: ratio, load, target: f.target });
+    }
+    report.add({
+      title: 'Against AWS Powertools idempotency (same function, same process, local Redis, no local caches)',
+      notes: [
+        `Powertools \`makeIdempotent\` with \`CachePersistenceLayer\` on node-redis; oncely \`Idempotency.run\` on its Redis store (ioredis). Each round: ${sizes.requests} sequential first executions per candidate, then ${sizes.requests} replays of keys each completed in its previous first-execution arm, then ${sizes.throughputRequests} fresh keys at ${sizes.concurrency} in flight; the candidates' order rotates per round. Medians over ${sizes.rounds} rounds.`,
+      ],
+      header: ['implementation', 'first p50 ms', 'first p99 ms', 'replay p50 ms', 'replay p99 ms', `ops/s at ${sizes.concurrency} in flight`],
+      rows: Object.keys(candidates).map((name) => [
+        name,
+        ms(armOverRounds(rounds.first, name, (s) => s.p50).median),
+        ms(armOverRounds(rounds.first, name, (s) => s.p99).median),
+        ms(armOverRounds(rounds.replay, name, (s) => s.p50).median),
+        ms(armOverRounds(rounds.replay, name, (s) => s.p99).median),
+        Math.round(armOverRounds(rounds.throughput, name, (s) => s.throughput).median),
+      ]),
+    });
+    report.raw.powertools = rounds;
   } finally {
-    for (const c of candidates) await c.close?.();
+    await backend.close();
     await redis.quit();
   }
-  report.add({
-    title: 'Against AWS Powertools idempotency (same function, same machine, local Redis)',
-    notes: [
-      'Powertools `makeIdempotent` with `CachePersistenceLayer` on node-redis; oncely `Idempotency.run` on its stores. Sequential unique keys, then replays of the same keys; throughput with unique keys at concurrency 32. Speed-up columns: Powertools (Redis) p50 divided by the row\'s p50.',
-    ],
-    header: ['implementation', 'first p50 ms', 'first p99 ms', 'replay p50 ms', 'replay p99 ms', 'ops/s (c=32)', 'first: speed-up', 'replay: speed-up'],
-    rows,
-  });
 }

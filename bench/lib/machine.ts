@@ -1,0 +1,39 @@
+import { cpus, totalmem } from 'node:os';
+import { Redis } from 'ioredis';
+import { type SqlBackendName, REDIS_URL, prismaClient } from './backends.js';
+
+/** What the numbers were measured on: CPU, memory, Node and the database servers' versions. */
+export async function describeMachine(backends: string[]): Promise<string[]> {
+  const lines = [
+    `CPU: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown'}; memory ${(totalmem() / 2 ** 30).toFixed(0)} GiB; Node ${process.version} (${process.platform}/${process.arch}).`,
+  ];
+  const versions: string[] = [];
+  const queries: Record<SqlBackendName, string> = {
+    postgresql: 'SELECT version() AS v',
+    mariadb: 'SELECT VERSION() AS v',
+    sqlite: 'SELECT sqlite_version() AS v',
+  };
+  for (const name of ['postgresql', 'mariadb', 'sqlite'] as const) {
+    if (!backends.includes(name)) continue;
+    const { client } = prismaClient(name, name === 'sqlite' ? ':memory:' : undefined);
+    try {
+      const rows = (await client.$queryRawUnsafe(queries[name])) as { v: string }[];
+      versions.push(`${name} ${String(rows[0]?.v).split(',')[0]}`);
+    } catch (error) {
+      versions.push(`${name} (version unknown: ${(error as Error).message.split('\n')[0]})`);
+    } finally {
+      await client.$disconnect();
+    }
+  }
+  if (backends.includes('redis')) {
+    const redis = new Redis(REDIS_URL);
+    try {
+      const info = await redis.info('server');
+      versions.push(`Redis ${/redis_version:(\S+)/.exec(info)?.[1] ?? 'unknown'}`);
+    } finally {
+      redis.disconnect();
+    }
+  }
+  lines.push(`Databases (all on loopback): ${versions.join('; ')}.`);
+  return lines;
+}

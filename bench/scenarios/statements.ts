@@ -1,0 +1,85 @@
+import { randomUUID } from 'node:crypto';
+import { Idempotency } from 'oncely';
+import { type SqlBackendName, openBackend } from '../lib/backends.js';
+import { type StatementCounts, zeroCounts } from '../lib/counting-adapter.js';
+import type { Report } from '../lib/report.js';
+import { spread } from '../lib/stats.js';
+import { TARGETS, type Target } from '../lib/targets.js';
+import { type Answer, type App, type Framework, createOrdersTable, startApp } from './http-apps.js';
+
+export interface StatementsResult {
+  where: string;
+  path: string;
+  perRequest: StatementCounts;
+}
+
+const PATHS = ['pass-through', 'first (lease)', 'first (transactional)', 'replay'] as const;
+type PathName = (typeof PATHS)[number];
+
+const TARGET_OF: Partial<Record<PathName, Target>> = {
+  replay: TARGETS.statementsPerReplay,
+  'first (lease)': TARGETS.statementsPerFirstLease,
+};
+
+/**
+ * Statements per request on each path, counted at the Prisma driver adapter (see
+ * counting-adapter.ts): oncely's (on its table), transaction control, and the rest (the
+ * mutation's own create). Sequential requests, so every count belongs to one request.
+ */
+export async function statementCounts(report: Report, frameworks: Framework[], backends: SqlBackendName[], requests: number): Promise<StatementsResult[]> {
+  const results: StatementsResult[] = [];
+  for (const name of backends) {
+    for (const framework of frameworks) {
+      const where = `${framework} / ${name}`;
+      const backend = await openBackend(name, { countStatements: true });
+      const { client, provider } = backend.prisma!;
+      const counter = backend.statements!;
+      const apps: App[] = [];
+      try {
+        await createOrdersTable(client, provider);
+        const executions = new Map<string, number>();
+        const engine = new Idempotency({ store: backend.store, inProgress: 'wait' });
+        const lease = await startApp(framework, client, { kind: 'oncely', engine, transactional: false }, executions);
+        const tx = await startApp(framework, client, { kind: 'oncely', engine, transactional: true }, executions);
+        apps.push(lease, tx);
+        const completed = Array.from({ length: requests }, () => randomUUID());
+        // Warm-up: the one-time table check is not a per-request statement.
+        await lease.send(randomUUID(), 'warmup');
+        for (const key of completed) await lease.send(key, 'replayed');
+        const send: Record<PathName, (i: number) => Promise<Answer>> = {
+          'pass-through': () => lease.send(undefined, 'pass'),
+          'first (lease)': () => lease.send(randomUUID(), 'first'),
+          'first (transactional)': () => tx.send(randomUUID(), 'first-tx'),
+          replay: (i) => lease.send(completed[i], 'replayed'),
+        };
+        for (const path of PATHS) {
+          counter.reset();
+          for (let i = 0; i < requests; i++) {
+            const answer = await send[path](i);
+            if (answer.status !== 200 || answer.replayed !== (path === 'replay')) throw new Error(`${where} ${path}: HTTP ${answer.status}: ${answer.body.slice(0, 200)}`);
+          }
+          const perRequest = zeroCounts();
+          for (const k of Object.keys(perRequest) as (keyof StatementCounts)[]) perRequest[k] = counter.counts[k] / requests;
+          results.push({ where, path, perRequest });
+          const target = TARGET_OF[path];
+          report.figure({ group: where, measure: `oncely statements per ${path}`, unit: 'statements', value: spread([perRequest.oncely]), ...(target ? { target } : {}) });
+        }
+      } finally {
+        for (const app of apps) await app.close();
+        await backend.close();
+      }
+    }
+  }
+  report.add({
+    title: 'Statements per request, counted at the Prisma driver adapter',
+    notes: [
+      `${requests} sequential requests per path, after a warm-up (the one-time table check is not counted). "oncely" = statements on the idempotency table; "transaction control" = transaction starts (BEGIN, plus SET TRANSACTION ISOLATION LEVEL on PostgreSQL and MariaDB, counted as one), savepoints and commits; "other" = the mutation's own create. Exact counts, not timings.`,
+    ],
+    header: ['where', 'path', 'oncely', 'transaction control', 'other (the mutation)', 'total'],
+    rows: results.map((r) => [r.where, r.path, fmt(r.perRequest.oncely), fmt(r.perRequest.control), fmt(r.perRequest.other), fmt(r.perRequest.oncely + r.perRequest.control + r.perRequest.other)]),
+  });
+  report.raw.statements = results;
+  return results;
+}
+
+const fmt = (v: number) => String(+v.toFixed(2));
