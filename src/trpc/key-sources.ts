@@ -6,7 +6,7 @@ import type { CallOptions, Resolved } from './options.js';
 
 /**
  * Finds the raw key of one call. Sources, first match wins:
- * 1. `getKey(opts)`, when given and not undefined;
+ * 1. `getKey(opts)`, when given and not undefined or null;
  * 2. the input field (default `idempotencyKey`) of the raw input;
  * 3. this call's entry in the batch header (`Idempotency-Keys`);
  * 4. the single-call header (`Idempotency-Key`), unless the request is a batch of several calls:
@@ -16,7 +16,7 @@ import type { CallOptions, Resolved } from './options.js';
 export async function findKey(opts: CallOptions, rawInput: unknown, config: Resolved): Promise<unknown> {
   if (config.getKey) {
     const key = await config.getKey(opts);
-    if (key !== undefined) return key;
+    if (key !== undefined && key !== null) return key;
   }
   if (config.inputField !== false && isRecord(rawInput) && rawInput[config.inputField] !== undefined) {
     return rawInput[config.inputField];

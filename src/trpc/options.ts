@@ -39,14 +39,15 @@ interface CommonOptions<TCtx = unknown, TMeta = unknown> {
   getOperation?: (opts: CallOptions<TCtx, TMeta>) => string;
   /** Procedure types the middleware guards; others pass through untouched. Default ["mutation"]. */
   types?: readonly TRPCProcedureType[];
-  /** Header with the key of a single call. Default "Idempotency-Key"; false to ignore headers. */
-  header?: string | false;
-  /** Header with the keys of a batch (see src/protocol/batch-header.ts). Default "Idempotency-Keys"; false to ignore. */
-  batchHeader?: string | false;
+  // Key sources, in their fixed order: getKey, inputField, batchHeader, header (see key-sources.ts).
+  /** Custom key source, asked first; return undefined or null to fall back to the other sources. */
+  getKey?: (opts: CallOptions<TCtx, TMeta>) => Awaitable<unknown>;
   /** Input field holding the key; left out of the fingerprint. Default "idempotencyKey"; false to ignore. */
   inputField?: string | false;
-  /** Custom key source, asked first; return undefined to fall back to the other sources. */
-  getKey?: (opts: CallOptions<TCtx, TMeta>) => Awaitable<unknown>;
+  /** Header with the keys of a batch (see src/protocol/batch-header.ts), any case. Default "Idempotency-Keys"; false to ignore. */
+  batchHeader?: string | false;
+  /** Header with the key of a single call, any case. Default "Idempotency-Key"; false to ignore. */
+  header?: string | false;
   /** Reads a request header. Default: from `ctx.req` (fetch Request or Node IncomingMessage) or `ctx.headers`. */
   getHeader?: (opts: CallOptions<TCtx, TMeta>, name: string) => string | null | undefined;
   /** Where the replay marker and Retry-After go. Default: `ctx.resHeaders` (fetch) or `ctx.res` (Node). */
@@ -116,16 +117,29 @@ export function resolveOptions(options: TrpcIdempotencyOptions<boolean>): Resolv
       "oncely/trpc: `getTenant` is required. Return the caller's account or user id, or `() => GLOBAL_TENANT` (from 'oncely') to share keys between all callers.",
     );
   }
-  const engine = engineFromOptions('oncely/trpc', options as unknown as Record<string, unknown>, MIDDLEWARE_ONLY);
+  for (const name of ['getKey', 'getHeader', 'responseHeaders', 'getOperation'] as const) {
+    if (options[name] !== undefined && typeof options[name] !== 'function') {
+      throw new ConfigurationError(`oncely/trpc: \`${name}\` must be a function; got ${describe(options[name])}.`);
+    }
+  }
+  const raw = options as unknown as Record<string, unknown>;
+  // Header names are compared case-insensitively: kept lower-cased, as Node's req.headers has them.
+  const header = lowerCased(sourceName(raw, 'header', IDEMPOTENCY_KEY_HEADER, HEADER_NAME, 'an HTTP header name'));
+  const batchHeader = lowerCased(sourceName(raw, 'batchHeader', IDEMPOTENCY_KEYS_HEADER, HEADER_NAME, 'an HTTP header name'));
+  const inputField = sourceName(raw, 'inputField', IDEMPOTENCY_KEY_FIELD, ANY_NAME, 'a non-empty property name');
+  if (!options.getKey && header === false && batchHeader === false && inputField === false) {
+    throw new ConfigurationError('oncely/trpc: every key source is turned off (header, batchHeader and inputField are false, and there is no getKey).');
+  }
+  const engine = engineFromOptions('oncely/trpc', raw, MIDDLEWARE_ONLY);
   const types = new Set<TRPCProcedureType>(options.types ?? ['mutation']);
   return {
     engine,
     getTenant: options.getTenant,
     getOperation: options.getOperation ?? ((opts) => opts.path),
     types,
-    header: headerName(options.header, IDEMPOTENCY_KEY_HEADER),
-    batchHeader: headerName(options.batchHeader, IDEMPOTENCY_KEYS_HEADER),
-    inputField: options.inputField === undefined ? IDEMPOTENCY_KEY_FIELD : options.inputField,
+    header,
+    batchHeader,
+    inputField,
     getKey: options.getKey,
     getHeader: options.getHeader ?? defaultRequestHeader,
     defaultHeaderReader: options.getHeader === undefined,
@@ -138,9 +152,25 @@ export function resolveOptions(options: TrpcIdempotencyOptions<boolean>): Resolv
   };
 }
 
-function headerName(value: string | false | undefined, fallback: string): string | false {
+// What each source name must look like: an HTTP header token, or any (non-empty) property name.
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const ANY_NAME = /^.+$/s;
+
+/** A key source option: its default when absent, false when turned off, else a valid name. */
+function sourceName(options: Record<string, unknown>, option: string, fallback: string, pattern: RegExp, what: string): string | false {
+  const value = options[option];
+  if (value === undefined) return fallback;
   if (value === false) return false;
-  return (value ?? fallback).toLowerCase();
+  if (typeof value === 'string' && pattern.test(value)) return value;
+  throw new ConfigurationError(`oncely/trpc: \`${option}\` must be ${what}, or false to turn the source off; got ${describe(value)}.`);
+}
+
+function lowerCased(name: string | false): string | false {
+  return name === false ? false : name.toLowerCase();
+}
+
+function describe(value: unknown): string {
+  return typeof value === 'string' ? JSON.stringify(value) : value === null ? 'null' : typeof value === 'object' ? 'an object' : `${typeof value} ${String(value)}`;
 }
 
 // The middleware's own options; everything else is handed to the engine it builds. inProgress,

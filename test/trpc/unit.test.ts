@@ -78,6 +78,28 @@ describe('configuration', () => {
     expect(() => createIdempotencyMiddleware({ store } as never)).toThrow(/getTenant/);
     expect(() => createIdempotencyMiddleware({ store, getTenant: () => GLOBAL_TENANT })).not.toThrow();
   });
+
+  it('refuses a key-source option of the wrong type or an unusable name, and every source off', () => {
+    const base = { store: new MemoryStore(), getTenant: (): typeof GLOBAL_TENANT => GLOBAL_TENANT };
+    const wrong: [Record<string, unknown>, string][] = [
+      [{ header: 42 }, 'oncely/trpc: `header` must be an HTTP header name, or false to turn the source off; got number 42.'],
+      [{ header: 'Idempotency Key' }, 'oncely/trpc: `header` must be an HTTP header name, or false to turn the source off; got "Idempotency Key".'],
+      [{ batchHeader: true }, 'oncely/trpc: `batchHeader` must be an HTTP header name, or false to turn the source off; got boolean true.'],
+      [{ inputField: '' }, 'oncely/trpc: `inputField` must be a non-empty property name, or false to turn the source off; got "".'],
+      [{ inputField: null }, 'oncely/trpc: `inputField` must be a non-empty property name, or false to turn the source off; got null.'],
+      [{ getKey: 'idempotencyKey' }, 'oncely/trpc: `getKey` must be a function; got "idempotencyKey".'],
+      [{ getHeader: {} }, 'oncely/trpc: `getHeader` must be a function; got an object.'],
+      [
+        { header: false, batchHeader: false, inputField: false },
+        'oncely/trpc: every key source is turned off (header, batchHeader and inputField are false, and there is no getKey).',
+      ],
+    ];
+    for (const [options, message] of wrong) {
+      expect(() => createIdempotencyMiddleware({ ...base, ...options } as never)).toThrow(ConfigurationError);
+      expect(() => createIdempotencyMiddleware({ ...base, ...options } as never)).toThrow(message);
+    }
+    expect(() => createIdempotencyMiddleware({ ...base, header: false, batchHeader: false, inputField: false, getKey: () => 'k' })).not.toThrow();
+  });
 });
 
 describe('serializerFromTransformer', () => {
