@@ -1,3 +1,5 @@
+import { execFileSync } from 'node:child_process';
+import { statSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { Redis } from 'ioredis';
 import { type SqlBackendName, REDIS_URL, prismaClient } from './backends.js';
@@ -35,5 +37,24 @@ export async function describeMachine(backends: string[]): Promise<string[]> {
     }
   }
   lines.push(`Databases (all on loopback): ${versions.join('; ')}.`);
+  lines.push(`Code measured: oncely's dist/ built ${builtAt()}, at commit ${commit()} (the bench imports dist, as users do).`);
   return lines;
+}
+
+function commit(): string {
+  try {
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src'], { encoding: 'utf8' }).trim() !== '';
+    return `${head}${dirty ? ' (src/ had uncommitted changes)' : ''}`;
+  } catch {
+    return 'unknown';
+  }
+}
+
+function builtAt(): string {
+  try {
+    return statSync('dist/index.js').mtime.toISOString();
+  } catch {
+    return 'at an unknown time (no dist/index.js)';
+  }
 }

@@ -1,0 +1,96 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, inject, it } from 'vitest';
+import { runBench } from '../../bench/bench.js';
+import { type BenchConfig, SCENARIOS } from '../../bench/config.js';
+import type { StatementsResult } from '../../bench/scenarios/statements.js';
+
+// The whole benchmark, end to end, with a handful of requests: it must run and produce every row.
+// No timing is asserted (a test is no place for speed numbers); statement counts are exact.
+const TINY: BenchConfig = {
+  scenarios: [...SCENARIOS],
+  frameworks: ['Yoga', 'tRPC'],
+  httpBackends: ['postgresql'],
+  statementBackends: ['postgresql', 'mariadb', 'sqlite'],
+  storeBackends: ['sqlite', 'postgresql', 'mariadb', 'redis'],
+  http: { rounds: 3, latencyRequests: 2, throughputRequests: 4, concurrency: 2, storm: 4, warmup: 1 },
+  statementRequests: 2,
+  powertools: { rounds: 3, requests: 2, throughputRequests: 4, concurrency: 2 },
+  store: { rounds: 3, ops: 2, concurrency: 2, scaleSmall: 10, scaleLarge: 50, purgeRecords: 20 },
+};
+
+const HTTP_MEASURES = [
+  'replay p50 / bare p50',
+  'replay throughput@2 / bare',
+  'first p50 / bare p50 (lease)',
+  'first p50 / bare p50 (transactional)',
+  'first throughput@2 / bare (lease)',
+  'pass-through p50 / bare p50',
+  '4 same-key all answered / 4 distinct bare',
+];
+const PATHS = ['pass-through', 'first (lease)', 'first (transactional)', 'replay'];
+
+const available = inject('availableServices');
+const allServices = ['postgres', 'mariadb', 'redis'].every((s) => available.includes(s as never));
+
+describe.skipIf(!allServices)('npm run bench, tiny configuration', () => {
+  it('runs every scenario and reports every figure, with exact statement counts', { timeout: 180_000 }, async () => {
+    const out = mkdtempSync(join(tmpdir(), 'oncely-bench-'));
+    try {
+      const { report, file } = await runBench(TINY, { out, command: 'npm run bench -- --tiny-test', quick: true, log: false });
+
+      // Every HTTP figure for each framework, every statement path on each database, the Powertools ratios.
+      const figures = report.figures.map((f) => `${f.group} | ${f.measure}`);
+      const expected = [
+        ...['Yoga', 'tRPC'].flatMap((fw) => HTTP_MEASURES.map((m) => `${fw} / postgresql | ${m}`)),
+        ...['postgresql', 'mariadb', 'sqlite'].flatMap((db) => ['Yoga', 'tRPC'].flatMap((fw) => PATHS.map((p) => `${fw} / ${db} | oncely statements per ${p}`))),
+        'Redis, in process | first p50, oncely / Powertools',
+        'Redis, in process | replay p50, oncely / Powertools',
+        'Redis, in process | throughput@2, oncely / Powertools',
+        ...['sqlite', 'postgresql', 'mariadb'].map((db) => `${db} | claim p50, 50 / 10 existing records`),
+      ];
+      expect(figures.sort()).toEqual(expected.sort());
+      for (const f of report.figures.filter((f) => f.unit === 'x')) {
+        expect(f.value.values).toHaveLength(3);
+        for (const v of f.value.values) expect(Number.isFinite(v) && v > 0, `${f.group} ${f.measure}: ${v}`).toBe(true);
+        expect(f.load?.values).toHaveLength(3);
+      }
+
+      // The storm ran the mutation once per round and every client got the same 200 answer.
+      for (const fw of ['Yoga', 'tRPC']) {
+        const storm = (report.raw[`http.${fw}.postgresql`] as { storm: { results: Record<string, { executions: number; ok: number; bodies: number; replayed: number }> }[] }).storm;
+        expect(storm.map((r) => r.results['same key'])).toEqual(Array(3).fill({ ms: expect.any(Number), executions: 1, ok: 4, bodies: 1, replayed: 3 }));
+      }
+
+      // Statement counts: whole numbers per request, the same under Yoga and tRPC, none on the
+      // idempotency table without a key, and the mutation's own statements only where it runs.
+      const counts = report.raw.statements as StatementsResult[];
+      expect(counts).toHaveLength(3 * 2 * 4);
+      const at = (where: string, path: string) => counts.find((c) => c.where === where && c.path === path)!.perRequest;
+      for (const db of ['postgresql', 'mariadb', 'sqlite']) {
+        for (const path of PATHS) {
+          const yoga = at(`Yoga / ${db}`, path);
+          expect(at(`tRPC / ${db}`, path), `${db} ${path}`).toEqual(yoga);
+          for (const v of Object.values(yoga)) expect(Number.isInteger(v), `${db} ${path}: ${JSON.stringify(yoga)}`).toBe(true);
+        }
+        const pass = at(`tRPC / ${db}`, 'pass-through');
+        expect(pass.oncely).toBe(0);
+        expect(at(`tRPC / ${db}`, 'first (lease)')).toMatchObject({ other: pass.other, control: pass.control });
+        expect(at(`tRPC / ${db}`, 'first (lease)').oncely).toBeGreaterThanOrEqual(1);
+        expect(at(`tRPC / ${db}`, 'first (transactional)').oncely).toBeGreaterThanOrEqual(1);
+        expect(at(`tRPC / ${db}`, 'replay')).toMatchObject({ other: 0, control: 0 });
+        expect(at(`tRPC / ${db}`, 'replay').oncely).toBeGreaterThanOrEqual(1);
+      }
+
+      const markdown = readFileSync(file, 'utf8');
+      for (const heading of ['## Machine', '## Method', '## Figures and targets', 'Over HTTP', 'Duplicate storm', 'Statements per request', 'AWS Powertools', 'Store cost per call', 'Claim latency', 'Claims during a purge']) {
+        expect(markdown).toContain(heading);
+      }
+      expect(markdown).toContain('npm run bench -- --tiny-test');
+      expect(markdown).toMatch(/postgresql \S+/);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
+});
