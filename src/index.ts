@@ -28,6 +28,8 @@ export type { IdempotencyErrorCode } from './core/errors.js';
 export type { EventHandler, IdempotencyEvent, IdempotencyEventType } from './core/events.js';
 export { fingerprint } from './core/fingerprint.js';
 export type { PurgeOptions } from './core/purge.js';
+export { ReleaseRefusedError, revisionOf } from './core/inspect.js';
+export type { InspectedState, InspectOptions, Instant, RecordInspection, ReleasedClaim, ReleaseRefusal, StoredOutcomeSummary } from './core/inspect.js';
 export { validateKey } from './core/key.js';
 export type { KeyRules } from './core/key.js';
 export { defaultStorePolicy, isDeterministicClientError } from './core/outcome.js';

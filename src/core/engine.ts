@@ -6,13 +6,14 @@ import { ConfigurationError, KeyInUseError, KeyReusedError, PayloadInvalidError 
 import type { IdempotencyEvent } from './events.js';
 import { fingerprint as fingerprintOf } from './fingerprint.js';
 import { type ClaimKit, type Emit, leaseClaim, transactionClaim } from './held-claim.js';
+import { type InspectContext, type InspectOptions, type RecordInspection, type ReleasedClaim, inspectRecord, releaseRecord, scopeOf } from './inspect.js';
 import { validateKey } from './key.js';
 import { LocalCache } from './local-cache.js';
 import { type IdempotencyOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import { type Outcome, defaultStorePolicy } from './outcome.js';
 import { type PurgeOptions, purgeInBatches } from './purge.js';
 import type { IdempotencyRecord, RecordScope } from './record.js';
-import { toRecordScope } from './scope.js';
+import { type Tenant, toRecordScope } from './scope.js';
 import { defaultSerializer } from './serializer.js';
 import { type IdempotencyStore, isTransactionalStore } from './store.js';
 import { StoredOutcomes } from './stored-outcome.js';
@@ -196,6 +197,29 @@ export class Idempotency<Tx = unknown> {
     } catch {
       // Observability must never break the request.
     }
+  }
+
+  /**
+   * The record a call with (tenant, operation, key) would find, for operators: status, fence,
+   * times, fingerprint, stored outcome size and kind, and the `revision` that `release` takes.
+   * The outcome itself only with `{ includeOutcome: true }`. Null when there is no record.
+   */
+  async inspect(tenant: Tenant, operation: string, key: string, options?: InspectOptions): Promise<RecordInspection | null> {
+    const context = this.inspectContext();
+    return inspectRecord(context, scopeOf(context, tenant, operation, key), options);
+  }
+
+  /**
+   * Frees a stuck in-progress claim, only if it is still the one `inspect` reported as `revision`;
+   * throws ReleaseRefusedError otherwise (changed since, completed, gone).
+   */
+  async release(tenant: Tenant, operation: string, key: string, options: { revision: string }): Promise<ReleasedClaim> {
+    const context = this.inspectContext();
+    return releaseRecord(context, scopeOf(context, tenant, operation, key), options?.revision);
+  }
+
+  private inspectContext(): InspectContext {
+    return { store: this.store, outcomes: this.outcomes, keyRules: this.options.keyRules, now: () => this.config.clock.now() };
   }
 }
 
