@@ -334,6 +334,7 @@ describe('Idempotency engine', () => {
   it('turns store failures into a retryable 503 error', async () => {
     const broken = new MemoryStore();
     broken.create = async () => { throw new Error('ECONNREFUSED'); };
+    broken.createOrGet = async () => { throw new Error('ECONNREFUSED'); };
     const engine = new Idempotency({ store: broken as IdempotencyStore });
     const error = await engine.execute(call(), () => 1).catch((e) => e);
     expect(error).toBeInstanceOf(StoreUnavailableError);

@@ -57,7 +57,7 @@ describe('transient conflicts', () => {
 });
 
 describe('transient conflicts in transactional mode', () => {
-  /** A client whose transactions fail their claim INSERT with a deadlock `claimFailures` times, and the completion `completeFailures` times. */
+  /** A client whose transactions fail their claim (INSERT, or PostgreSQL's WITH ... INSERT) with a deadlock `claimFailures` times, and the completion `completeFailures` times. */
   function fakeClient(claimFailures: number, completeFailures = 0) {
     const state = { transactions: 0, claimFailures, completeFailures };
     const tx = {
@@ -66,7 +66,13 @@ describe('transient conflicts in transactional mode', () => {
         if (sql.includes("'completed'") && state.completeFailures-- > 0) throw driverError('40P01');
         return 1;
       },
-      $queryRawUnsafe: async <T>() => [] as T,
+      // PostgreSQL's claim (createOrGet) is a query returning the row it inserted.
+      $queryRawUnsafe: async <T>(sql: string, ...values: unknown[]) => {
+        if (!sql.startsWith('WITH')) return [] as T;
+        if (state.claimFailures-- > 0) throw driverError('40P01');
+        const [tenant, operation, key, status, fingerprint, token, fence, lease_expires_at, response, created_at, updated_at, expires_at] = values;
+        return [{ tenant, operation, key, status, fingerprint, token, fence, lease_expires_at, response, created_at, updated_at, expires_at }] as T;
+      },
     };
     const client = {
       ...tx,
