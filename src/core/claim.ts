@@ -4,6 +4,7 @@ import type { InProgressMode } from './call.js';
 import type { ResolvedOptions } from './options.js';
 import { type IdempotencyRecord, type RecordScope, isExpired, isReclaimable } from './record.js';
 import type { CreateOrGet, IdempotencyStore } from './store.js';
+import { subscribeLocal } from './local-waiters.js';
 
 export type ClaimResult =
   | { kind: 'claimed'; record: IdempotencyRecord; reclaimed: boolean }
@@ -23,20 +24,44 @@ export interface ClaimRequest {
 /**
  * The claim decision: create the record, or find the existing one and decide: replay it, take it
  * over (expired, or its holder's lease ran out), refuse it (another fingerprint), or, while another
- * request holds it, answer in progress or wait for it (woken by the store where it can tell,
- * polling with backoff otherwise).
+ * request holds it, answer in progress or wait for it (woken at once by a holder in this process
+ * sharing `waitersOf`, by the store where it can tell, polling with backoff otherwise).
+ * `waitersOf` is the engine's store: in transactional mode `store` is a per-transaction view of it.
  */
-export async function claimRecord(store: IdempotencyStore, request: ClaimRequest, config: ResolvedOptions): Promise<ClaimResult> {
+export async function claimRecord(store: IdempotencyStore, request: ClaimRequest, config: ResolvedOptions, waitersOf: object = store): Promise<ClaimResult> {
   let delay = 10;
   for (;;) {
-    const result = await tryClaim(store, request, config);
-    if (result.kind !== 'in_progress' || request.mode === 'reject') return result;
-    const remaining = request.waitUntil - performance.now();
-    if (remaining <= 0) return result;
-    // Still capped with notifications: a holder's lease running out is not announced.
-    if (store.waitForChange) await store.waitForChange(request.scope, Math.min(remaining, 1000));
-    else await new Promise((resolve) => setTimeout(resolve, Math.min(delay, remaining)));
+    // Subscribed before the read, so a completion landing between the read and the wait still wakes us.
+    const local = request.mode === 'wait' ? subscribeLocal(waitersOf, request.scope) : undefined;
+    try {
+      const result = await tryClaim(store, request, config);
+      if (result.kind !== 'in_progress' || !local) return result;
+      const remaining = request.waitUntil - performance.now();
+      if (remaining <= 0) return result;
+      await nextChange(store, request.scope, local.changed, remaining, delay);
+    } finally {
+      local?.cancel();
+    }
     delay = Math.min(delay * 2, 250);
+  }
+}
+
+/**
+ * Whichever comes first: a holder in this process finished, the store announced a change, or the
+ * poll interval passed. Still capped with notifications: a holder's lease running out, or a
+ * holder in another process on a store without notifications, is not announced.
+ */
+async function nextChange(store: IdempotencyStore, scope: RecordScope, local: Promise<void>, remaining: number, delay: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const elsewhere = store.waitForChange
+    ? store.waitForChange(scope, Math.min(remaining, 1000))
+    : new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, Math.min(delay, remaining));
+      });
+  try {
+    await Promise.race([local, elsewhere]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -110,7 +110,8 @@ export class Idempotency<Tx = unknown> {
       throw new ConfigurationError('oncely: transactional mode needs a store with transaction support, such as PrismaStore.');
     }
     const open = await openTransaction(store, async (txStore, tx) => {
-      const result = await claimRecord(txStore, request, this.config);
+      // Waiters are grouped by the engine's store: the holder announces on it, not on this transaction's view.
+      const result = await claimRecord(txStore, request, this.config, store);
       // The point a failed outcome's writes are undone to, keeping the claim.
       if (result.kind === 'claimed') await txStore.markWork?.();
       return { begun: { result, tx, undoable: typeof txStore.undoWork === 'function' }, holds: result.kind === 'claimed' };

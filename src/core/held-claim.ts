@@ -3,6 +3,7 @@ import { ConfigurationError, StoreUnavailableError } from './errors.js';
 import type { CallEventBody } from './events.js';
 import { holdLease } from './lease.js';
 import type { LocalCache } from './local-cache.js';
+import { announceLocal } from './local-waiters.js';
 import type { ResolvedOptions } from './options.js';
 import { type Outcome, type StorePolicy } from './outcome.js';
 import type { IdempotencyRecord, RecordScope } from './record.js';
@@ -86,12 +87,14 @@ export function leaseClaim<T, Tx = never>(kit: ClaimKit, claimed: Claimed): Held
         // The work ran and its outcome stands; the record stays in progress until its lease runs out.
         kit.emit({ type: 'lease_lost', fence: record.fence });
       }
+      announceLocal(kit.store, scope);
       return execution(claimed, outcome, stored);
     },
     async release() {
       finish();
       lease.stop();
       const released = await kit.store.release(scope, record.token).catch(() => false);
+      announceLocal(kit.store, scope);
       kit.emit(released ? { type: 'released', fence: record.fence } : { type: 'lease_lost', fence: record.fence });
     },
   };
@@ -107,8 +110,17 @@ export function leaseClaim<T, Tx = never>(kit: ClaimKit, claimed: Claimed): Held
 export function transactionClaim<T, Tx>(kit: ClaimKit, claimed: Claimed, open: OpenTransaction<unknown>, tx: Tx, undoable: boolean): HeldClaim<T, Tx> {
   const { scope, record } = claimed;
   const finish = once();
+  // Waiters in this process are woken only once the transaction ended: before, a re-read still
+  // sees the old state (or, on databases that lock the row, blocks until the end anyway).
+  const end = async (complete: Parameters<typeof open.finish>[0]) => {
+    try {
+      await open.finish(complete);
+    } finally {
+      announceLocal(kit.store, scope);
+    }
+  };
   const rollBack = async (kind?: 'success' | 'error') => {
-    await open.finish(null);
+    await end(null);
     kit.emit({ type: 'released', fence: record.fence, ...(kind ? { outcome: kind } : {}) });
   };
   return {
@@ -124,7 +136,7 @@ export function transactionClaim<T, Tx>(kit: ClaimKit, claimed: Claimed, open: O
       } catch (error) {
         // A throwing policy or codec must not leave the transaction (and its connection) open
         // until the database's timeout.
-        await open.finish(null);
+        await end(null);
         throw error;
       }
       if (!done) {
@@ -133,7 +145,7 @@ export function transactionClaim<T, Tx>(kit: ClaimKit, claimed: Claimed, open: O
       }
       const ready = done;
       // Not cached: only the commit makes it true.
-      await open.finish(async (txStore) => {
+      await end(async (txStore) => {
         if (failed) await txStore.undoWork!();
         if (!(await txStore.complete(scope, record.token, ready))) {
           throw new StoreUnavailableError(new Error('The claim vanished inside its own transaction.'));

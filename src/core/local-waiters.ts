@@ -1,0 +1,69 @@
+import type { RecordScope } from './record.js';
+
+/**
+ * Wakes the duplicates waiting in this process (wait mode) as soon as a claim held in this process
+ * completes or is released, instead of leaving them to the store's notification or the capped poll.
+ *
+ * Waiters are grouped by the store object the engines were given, so engines sharing one store
+ * wake each other; a WeakMap lets a store and its waiters go with it. Only this process is covered:
+ * another process's holder, or a lease running out, still needs the store's waitForChange or the poll.
+ */
+type Wake = () => void;
+
+const waitersByStore = new WeakMap<object, Map<string, Set<Wake>>>();
+
+// Injective: JSON string escaping keeps the three parts apart whatever they contain.
+const scopeId = (scope: RecordScope): string => JSON.stringify([scope.tenant, scope.operation, scope.key]);
+
+export interface LocalChange {
+  /** Resolves at the next announce() of the scope on the store after subscribeLocal(). */
+  changed: Promise<void>;
+  /** Stops waiting; must be called (also after `changed` resolved) so nothing stays behind. */
+  cancel(): void;
+}
+
+/**
+ * Subscribes to the next change of `scope` on `store`. Subscribe BEFORE reading the record: a
+ * change announced between the read and the subscription would otherwise be missed.
+ */
+export function subscribeLocal(store: object, scope: RecordScope): LocalChange {
+  let scopes = waitersByStore.get(store);
+  if (!scopes) waitersByStore.set(store, (scopes = new Map()));
+  const id = scopeId(scope);
+  let waiters = scopes.get(id);
+  if (!waiters) scopes.set(id, (waiters = new Set()));
+  const group = waiters;
+  let wake!: Wake;
+  const changed = new Promise<void>((resolve) => {
+    wake = resolve;
+  });
+  group.add(wake);
+  return {
+    changed,
+    cancel() {
+      if (!group.delete(wake) || group.size > 0) return;
+      // Only remove the group if it is still the current one (announce() may have replaced it).
+      if (scopes.get(id) === group) scopes.delete(id);
+    },
+  };
+}
+
+/** Wakes every waiter of `scope` on `store`. Call it once the change is visible to a re-read. */
+export function announceLocal(store: object, scope: RecordScope): void {
+  const scopes = waitersByStore.get(store);
+  if (!scopes) return;
+  const id = scopeId(scope);
+  const waiters = scopes.get(id);
+  if (!waiters) return;
+  scopes.delete(id);
+  for (const wake of waiters) wake();
+  waiters.clear();
+}
+
+/** What `store` has registered in this process: scopes with waiters, and waiters (tests: nothing stays behind). */
+export function localWaiterCount(store: object): { scopes: number; waiters: number } {
+  const scopes = waitersByStore.get(store);
+  let waiters = 0;
+  for (const group of scopes?.values() ?? []) waiters += group.size;
+  return { scopes: scopes?.size ?? 0, waiters };
+}
