@@ -46,7 +46,7 @@ export interface PluginOptions<TContext = YogaContextLike> {
   // directive single root fields. The first operation-level key decides for the whole operation.
   /** Custom key source for the whole operation, asked first; return undefined or null (or a promise of them) to fall back to the other sources. */
   getKey?: (context: TContext) => unknown;
-  /** Request header with the operation's key (any case). Default "Idempotency-Key"; false to ignore headers. */
+  /** Request header with the operation's key (any case; replays echo the key in it). Default "Idempotency-Key"; false to ignore headers. */
   header?: string | false;
   /** Property of the GraphQL request's `extensions` with the operation's key. Default "idempotencyKey"; false to ignore. */
   extension?: string | false;
