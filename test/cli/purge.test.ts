@@ -13,8 +13,8 @@ describe('oncely CLI: usage errors', () => {
   it.each([
     [[], /no command given/],
     [['vacuum'], /unknown command "vacuum"/],
-    [['purge', '--database-url', 'file:/tmp/x.db', '--batch-size', '0'], /--batch-size must be a whole number above 0/],
-    [['purge', '--database-url', 'redis://localhost'], /Unsupported database URL "redis:"/],
+    [['purge', '--database-url', 'file:/tmp/x.db', '--batch-size', '0'], /--batch-size must be a whole number of at least 1/],
+    [['purge', '--database-url', 'ftp://localhost'], /Unsupported database URL "ftp:"/],
     [['purge', '--nope'], /Unknown option/],
   ])('%j fails with a clear message', async (args, message) => {
     const error = await cli(...args).catch((e) => e);
@@ -50,11 +50,11 @@ for (const db of testDatabases()) {
       const url = db.url;
 
       const dry = await cli('purge', '--database-url', url, '--table', table, '--dry-run');
-      expect(dry.stdout).toContain('dry run: 23 expired record(s)');
+      expect(dry.stdout).toContain(`dry run: 23 expired record(s) in table ${table} would be deleted`);
       expect(await store.get({ tenant: 't', operation: 'op', key: 'old-0' })).not.toBeNull();
 
       const real = await cli('purge', '--database-url', url, '--table', table, '--batch-size', '5', '--pause-ms', '1');
-      expect(real.stdout).toMatch(/deleted 23 expired record\(s\) from \S+ in 5 batch\(es\)/);
+      expect(real.stdout).toMatch(/deleted 23 expired record\(s\) from table \S+ in 5 batch\(es\)/);
       expect(await store.get({ tenant: 't', operation: 'op', key: 'old-7' })).toBeNull();
       expect(await store.get({ tenant: 't', operation: 'op', key: 'live' })).not.toBeNull();
       expect(await store.get({ tenant: 't', operation: 'op', key: 'running' })).not.toBeNull();
