@@ -268,3 +268,34 @@ function migrateCases(db: TestDatabase) {
     });
   });
 }
+
+// A real terminal through util-linux `script` (a pty): the question is asked and its answer decides.
+const hasScript = (() => {
+  try {
+    return readFileSync('/usr/bin/script').length > 0;
+  } catch {
+    return false;
+  }
+})();
+describe.skipIf(!hasScript)('oncely release on a terminal (SQLite)', () => {
+  it('asks: "n" keeps the claim (exit 4), "y" releases it (exit 0)', async () => {
+    const db = testDatabases().find((d) => d.name === 'sqlite')!;
+    const { client, table, store } = await freshStore(db);
+    clients.push(client);
+    await new Idempotency({ store, heartbeat: false }).begin({ tenant: 't', operation: 'op', key: 'tty', input: 1 });
+    const onTerminal = (answer: string) =>
+      new Promise<Run>((resolve) => {
+        const command = `${process.execPath} dist/cli.js release --database-url ${db.url} --table ${table} --tenant t --operation op --key tty`;
+        const child = execFile('script', ['-qec', command, '/dev/null'], { encoding: 'utf8' }, (error, stdout, stderr) => resolve({ code: error ? Number(error.code) : 0, stdout, stderr }));
+        child.stdin?.end(`${answer}\n`);
+      });
+    const no = await onTerminal('n');
+    expect(no.code).toBe(4);
+    expect(no.stdout).toMatch(/Release this claim \(fence 1\)[^]*not released \(not confirmed\)/);
+    expect((await store.get({ tenant: 't', operation: 'op', key: 'tty' }))?.status).toBe('in_progress');
+    const yes = await onTerminal('y');
+    expect(yes.code).toBe(0);
+    expect(yes.stdout).toMatch(/released: the claim of fence 1/);
+    expect(await store.get({ tenant: 't', operation: 'op', key: 'tty' })).toBeNull();
+  });
+});
