@@ -52,7 +52,8 @@ export async function applyMigration(
   // MariaDB commit every DDL statement, but there the one CREATE TABLE carries its indexes.
   const transaction = client.$transaction as InteractiveTransaction | undefined;
   if (provider === 'mysql' || typeof transaction !== 'function') return migrate(client, provider, table);
-  return transaction.call(client, (tx) => migrate(tx, provider, table), { timeout: 60_000, maxWait: 30_000 });
+  const inTransaction: InteractiveTransaction = transaction.bind(client);
+  return inTransaction((tx) => migrate(tx, provider, table), { timeout: 60_000, maxWait: 30_000 });
 }
 
 async function migrate(client: PrismaClientLike, provider: Provider, table: string): Promise<MigrationResult> {
