@@ -2,7 +2,8 @@
  * Latency of a replay's claim step on each database: the two-statement claim (create, then get)
  * against the one-statement createOrGet, on completed records, one call at a time. Rounds are
  * interleaved (A B B A ...) so that load from elsewhere on the machine hits both alike; each round
- * times `perRound` calls; the report is the median over rounds of the mean per call.
+ * times `perRound` calls; the report is the median over rounds of the mean per call, and the
+ * median of the per-round ratios createOrGet / (create + get).
  *
  *   npx tsx test/support/replay-claim-latency.ts [rounds=9] [perRound=300]
  *
@@ -87,9 +88,11 @@ for (const db of databases) {
       for (const name of order) results[name]!.push(await timeRound(variants[name]));
     }
     const [a, b] = names.map((n) => median(results[n]!));
+    // Paired per round (neighbours in time share the machine's load): less sensitive to drift.
+    const paired = median(results.createOrGet!.map((x, i) => x / results['create + get']![i]!));
     console.log(
       `${db.name.padEnd(10)} replay claim, ms per call (median of ${rounds} interleaved rounds of ${perRound}): ` +
-        `create + get ${a!.toFixed(3)}  createOrGet ${b!.toFixed(3)}  (${((1 - b! / a!) * 100).toFixed(0)}% less)  ` +
+        `create + get ${a!.toFixed(3)}  createOrGet ${b!.toFixed(3)}  (median per-round ratio ${paired.toFixed(2)})  ` +
         `rounds A [${results['create + get']!.map((x) => x.toFixed(3)).join(' ')}] B [${results.createOrGet!.map((x) => x.toFixed(3)).join(' ')}]`,
     );
     await client.$executeRawUnsafe(`DROP TABLE ${table}`);
