@@ -1,6 +1,7 @@
 import type { ExecutionResult } from 'graphql';
 import { Idempotency, type IdempotencyOptions, type InProgressMode, type Tenant } from '../core/engine.js';
 import { engineFromOptions } from '../adapter/engine.js';
+import { ANY_NAME, GRAPHQL_NAME, HEADER_NAME, describeValue, sourceName } from '../adapter/source-name.js';
 import { ConfigurationError } from '../core/errors.js';
 import type { Duration } from '../core/duration.js';
 import type { StorePolicy } from '../core/outcome.js';
@@ -113,23 +114,6 @@ const REMOVED: Readonly<Record<string, string>> = {
   directiveName: '`directiveName` is now called `directive` (a name, or false to ignore the directive).',
 };
 
-// What each source name must look like: an HTTP header token, a GraphQL name, any JSON property.
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-const GRAPHQL_NAME = /^[_A-Za-z][_0-9A-Za-z]*$/;
-const ANY_NAME = /^.+$/s;
-
-/** A key source option: its default when absent, false when turned off, else a valid name. */
-function sourceName(options: Record<string, unknown>, option: string, fallback: string, pattern: RegExp, what: string): string | false {
-  const value = options[option];
-  if (value === undefined) return fallback;
-  if (value === false) return false;
-  if (typeof value === 'string' && pattern.test(value)) return value;
-  throw new ConfigurationError(`useIdempotency: \`${option}\` must be ${what}, or false to turn the source off; got ${describe(value)}.`);
-}
-
-function describe(value: unknown): string {
-  return typeof value === 'string' ? JSON.stringify(value) : value === null ? 'null' : typeof value === 'object' ? 'an object' : `${typeof value} ${String(value)}`;
-}
 
 export function resolveOptions<TContext, TTx>(options: UseIdempotencyOptions<TContext, TTx>): ResolvedOptions<TContext> {
   if (!options || typeof options !== 'object') throw new ConfigurationError('useIdempotency needs options: { store, getTenant }.');
@@ -140,14 +124,14 @@ export function resolveOptions<TContext, TTx>(options: UseIdempotencyOptions<TCo
   }
   for (const [name, message] of Object.entries(REMOVED)) if (name in options) throw new ConfigurationError(`useIdempotency: ${message}`);
   if (options.getKey !== undefined && typeof options.getKey !== 'function') {
-    throw new ConfigurationError(`useIdempotency: \`getKey\` must be a function (context) => key; got ${describe(options.getKey)}.`);
+    throw new ConfigurationError(`useIdempotency: \`getKey\` must be a function (context) => key; got ${describeValue(options.getKey)}.`);
   }
   const raw = options as unknown as Record<string, unknown>;
-  const header = sourceName(raw, 'header', IDEMPOTENCY_KEY_HEADER, HEADER_NAME, 'an HTTP header name');
-  const extension = sourceName(raw, 'extension', IDEMPOTENCY_KEY_EXTENSION, ANY_NAME, 'a non-empty property name');
-  const argument = sourceName(raw, 'argument', IDEMPOTENCY_KEY_FIELD, GRAPHQL_NAME, 'a GraphQL argument name');
-  const inputArgument = sourceName(raw, 'inputArgument', 'input', GRAPHQL_NAME, 'a GraphQL argument name');
-  const directive = sourceName(raw, 'directive', 'idempotent', GRAPHQL_NAME, 'a GraphQL directive name');
+  const header = sourceName('useIdempotency', raw, 'header', IDEMPOTENCY_KEY_HEADER, HEADER_NAME, 'an HTTP header name');
+  const extension = sourceName('useIdempotency', raw, 'extension', IDEMPOTENCY_KEY_EXTENSION, ANY_NAME, 'a non-empty property name');
+  const argument = sourceName('useIdempotency', raw, 'argument', IDEMPOTENCY_KEY_FIELD, GRAPHQL_NAME, 'a GraphQL argument name');
+  const inputArgument = sourceName('useIdempotency', raw, 'inputArgument', 'input', GRAPHQL_NAME, 'a GraphQL argument name');
+  const directive = sourceName('useIdempotency', raw, 'directive', 'idempotent', GRAPHQL_NAME, 'a GraphQL directive name');
   if (!options.getKey && header === false && extension === false && argument === false && directive === false) {
     throw new ConfigurationError('useIdempotency: every key source is turned off (header, extension, argument and directive are false, and there is no getKey).');
   }

@@ -2,6 +2,7 @@ import type { TRPCProcedureType } from '@trpc/server';
 import type { Duration } from '../core/duration.js';
 import { type IdempotencyOptions, type InProgressMode, type Tenant, Idempotency } from '../core/engine.js';
 import { engineFromOptions } from '../adapter/engine.js';
+import { ANY_NAME, HEADER_NAME, describeValue, sourceName } from '../adapter/source-name.js';
 import { ConfigurationError } from '../core/errors.js';
 import type { IdempotencyStore, TransactionalStore } from '../core/store.js';
 import type { StorePolicy } from '../core/outcome.js';
@@ -119,14 +120,14 @@ export function resolveOptions(options: TrpcIdempotencyOptions<boolean>): Resolv
   }
   for (const name of ['getKey', 'getHeader', 'responseHeaders', 'getOperation'] as const) {
     if (options[name] !== undefined && typeof options[name] !== 'function') {
-      throw new ConfigurationError(`oncely/trpc: \`${name}\` must be a function; got ${describe(options[name])}.`);
+      throw new ConfigurationError(`oncely/trpc: \`${name}\` must be a function; got ${describeValue(options[name])}.`);
     }
   }
   const raw = options as unknown as Record<string, unknown>;
   // Header names are compared case-insensitively: kept lower-cased, as Node's req.headers has them.
-  const header = lowerCased(sourceName(raw, 'header', IDEMPOTENCY_KEY_HEADER, HEADER_NAME, 'an HTTP header name'));
-  const batchHeader = lowerCased(sourceName(raw, 'batchHeader', IDEMPOTENCY_KEYS_HEADER, HEADER_NAME, 'an HTTP header name'));
-  const inputField = sourceName(raw, 'inputField', IDEMPOTENCY_KEY_FIELD, ANY_NAME, 'a non-empty property name');
+  const header = lowerCased(sourceName('oncely/trpc', raw, 'header', IDEMPOTENCY_KEY_HEADER, HEADER_NAME, 'an HTTP header name'));
+  const batchHeader = lowerCased(sourceName('oncely/trpc', raw, 'batchHeader', IDEMPOTENCY_KEYS_HEADER, HEADER_NAME, 'an HTTP header name'));
+  const inputField = sourceName('oncely/trpc', raw, 'inputField', IDEMPOTENCY_KEY_FIELD, ANY_NAME, 'a non-empty property name');
   if (!options.getKey && header === false && batchHeader === false && inputField === false) {
     throw new ConfigurationError('oncely/trpc: every key source is turned off (header, batchHeader and inputField are false, and there is no getKey).');
   }
@@ -152,26 +153,10 @@ export function resolveOptions(options: TrpcIdempotencyOptions<boolean>): Resolv
   };
 }
 
-// What each source name must look like: an HTTP header token, or any (non-empty) property name.
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-const ANY_NAME = /^.+$/s;
-
-/** A key source option: its default when absent, false when turned off, else a valid name. */
-function sourceName(options: Record<string, unknown>, option: string, fallback: string, pattern: RegExp, what: string): string | false {
-  const value = options[option];
-  if (value === undefined) return fallback;
-  if (value === false) return false;
-  if (typeof value === 'string' && pattern.test(value)) return value;
-  throw new ConfigurationError(`oncely/trpc: \`${option}\` must be ${what}, or false to turn the source off; got ${describe(value)}.`);
-}
-
 function lowerCased(name: string | false): string | false {
   return name === false ? false : name.toLowerCase();
 }
 
-function describe(value: unknown): string {
-  return typeof value === 'string' ? JSON.stringify(value) : value === null ? 'null' : typeof value === 'object' ? 'an object' : `${typeof value} ${String(value)}`;
-}
 
 // The middleware's own options; everything else is handed to the engine it builds. inProgress,
 // waitTimeout, shouldStore and transactional travel with each call, so they work with a shared
