@@ -41,16 +41,30 @@ function isPlainObject(value: object): boolean {
   return proto === null || proto === Object.prototype;
 }
 
-function compareEncoded(a: Json, b: Json): number {
-  const x = JSON.stringify(a);
-  const y = JSON.stringify(b);
-  return x < y ? -1 : x > y ? 1 : 0;
+/**
+ * Map entries and Set elements in the order of their JSON text (UTF-16 code units). Each entry is
+ * stringified once, not at every comparison (a 20k-element Set took 9x the time of the Array).
+ */
+function sortByJson(items: Json[]): Json[] {
+  const keyed = items.map((item) => ({ text: JSON.stringify(item), item }));
+  keyed.sort((a, b) => (a.text < b.text ? -1 : a.text > b.text ? 1 : 0));
+  return keyed.map(({ item }) => item);
 }
 
-// btoa/atob instead of Buffer: this module is shared with the browser-side client helpers.
+// Looked up, not imported: this module is shared with the browser-side client helpers.
+const NodeBuffer = (globalThis as { Buffer?: typeof Buffer }).Buffer;
+// Arguments per String.fromCharCode call: well below every engine's argument limit.
+const CHUNK = 0x8000;
+
 function bytesToBase64(bytes: Uint8Array): string {
+  if (NodeBuffer) return NodeBuffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
+  return bytesToBase64Web(bytes);
+}
+
+/** The Web-standard path (browsers, Workers): btoa over a binary string built in chunks. */
+export function bytesToBase64Web(bytes: Uint8Array): string {
   let binary = '';
-  for (let i = 0; i < bytes.length; i++) binary += String.fromCharCode(bytes[i] as number);
+  for (let i = 0; i < bytes.length; i += CHUNK) binary += String.fromCharCode.apply(null, bytes.subarray(i, i + CHUNK) as unknown as number[]);
   return btoa(binary);
 }
 
@@ -121,13 +135,11 @@ export function encode(value: unknown, options: EncodeOptions = {}): Json {
     if (obj instanceof Date) return tagged('date', Number.isNaN(obj.getTime()) ? null : obj.toISOString());
     if (obj instanceof Map) {
       const entries: Json[] = [...obj.entries()].map(([k, val]) => [walk(k, depth), walk(val, depth)]);
-      if (options.canonical) entries.sort(compareEncoded);
-      return tagged('map', entries);
+      return tagged('map', options.canonical ? sortByJson(entries) : entries);
     }
     if (obj instanceof Set) {
       const items = [...obj].map((item) => walk(item, depth));
-      if (options.canonical) items.sort(compareEncoded);
-      return tagged('set', items);
+      return tagged('set', options.canonical ? sortByJson(items) : items);
     }
     if (obj instanceof RegExp) return tagged('regexp', [obj.source, obj.flags]);
     if (obj instanceof URL) return tagged('url', obj.href);

@@ -1,0 +1,207 @@
+// A frozen copy of src/core/encoding.ts as of commit d2afaeb, before the canonical sort stringified each entry once and
+// bytes were encoded with Buffer: the oracle of test/core/encoding-equivalence.test.ts. Do not edit.
+/**
+ * A JSON-safe tree form of JavaScript values, shared by the serializer (round trip) and the
+ * fingerprint (canonical: key order and Map/Set order do not matter).
+ *
+ * Values JSON cannot hold become `{ "$oncely": tag, "v": ... }`; a plain object that itself has a
+ * `$oncely` property is wrapped as tag "object" so that decoding is never ambiguous.
+ */
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+const TAG = '$oncely';
+const MAX_DEPTH = 256;
+
+export interface EncodeOptions {
+  /** Sort object keys, Map entries and Set elements (fingerprints). */
+  canonical?: boolean;
+  /** Leave out object properties whose value is undefined (fingerprints: `{a: undefined}` = `{}`). */
+  dropUndefinedProperties?: boolean;
+}
+
+export class UnsupportedValueError extends TypeError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UnsupportedValueError';
+  }
+}
+
+function tagged(tag: string, v?: Json): Json {
+  return v === undefined ? { [TAG]: tag } : { [TAG]: tag, v };
+}
+
+/**
+ * Sets an own enumerable property. Plain assignment would treat "__proto__" as the prototype
+ * setter and drop the key (and change the object's prototype): JSON input can carry such a key.
+ */
+function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
+function isPlainObject(value: object): boolean {
+  const proto = Object.getPrototypeOf(value);
+  return proto === null || proto === Object.prototype;
+}
+
+function compareEncoded(a: Json, b: Json): number {
+  const x = JSON.stringify(a);
+  const y = JSON.stringify(b);
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+// btoa/atob instead of Buffer: this module is shared with the browser-side client helpers.
+function bytesToBase64(bytes: Uint8Array): string {
+  let binary = '';
+  for (let i = 0; i < bytes.length; i++) binary += String.fromCharCode(bytes[i] as number);
+  return btoa(binary);
+}
+
+function base64ToBytes(text: string): Uint8Array {
+  const binary = atob(text);
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
+}
+
+export function encode(value: unknown, options: EncodeOptions = {}): Json {
+  const seen = new Set<object>();
+
+  const walk = (v: unknown, depth: number): Json => {
+    switch (typeof v) {
+      case 'string':
+      case 'boolean':
+        return v;
+      case 'number':
+        if (Number.isNaN(v)) return tagged('number', 'NaN');
+        if (v === Infinity) return tagged('number', 'Infinity');
+        if (v === -Infinity) return tagged('number', '-Infinity');
+        if (Object.is(v, -0)) return tagged('number', '-0');
+        return v;
+      case 'bigint':
+        return tagged('bigint', v.toString());
+      case 'undefined':
+        return tagged('undefined');
+      case 'function':
+      case 'symbol':
+        throw new UnsupportedValueError(`Cannot serialize a ${typeof v}.`);
+    }
+    if (v === null) return null;
+    const obj = v as object;
+    if (depth > MAX_DEPTH) throw new UnsupportedValueError(`Values nested deeper than ${MAX_DEPTH} levels are not supported.`);
+    if (seen.has(obj)) throw new UnsupportedValueError('Cannot serialize a value with a circular reference.');
+    seen.add(obj);
+    try {
+      return walkObject(obj, depth + 1);
+    } finally {
+      seen.delete(obj);
+    }
+  };
+
+  const walkEntries = (entries: Iterable<[string, unknown]>, depth: number): { [key: string]: Json } => {
+    const out: { [key: string]: Json } = {};
+    const list = [...entries].filter(([, val]) => typeof val !== 'function' && typeof val !== 'symbol');
+    if (options.canonical) list.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    for (const [k, val] of list) {
+      if (val === undefined && options.dropUndefinedProperties) continue;
+      setOwn(out, k, walk(val, depth));
+    }
+    return out;
+  };
+
+  // A plain object whose own keys include the tag is wrapped, so decoding never mistakes it for a tag.
+  const walkPlain = (entries: Iterable<[string, unknown]>, depth: number): Json => {
+    const out = walkEntries(entries, depth);
+    return Object.hasOwn(out, TAG) ? tagged('object', out) : out;
+  };
+
+  const walkObject = (obj: object, depth: number): Json => {
+    if (Array.isArray(obj)) {
+      const out: Json[] = [];
+      for (let i = 0; i < obj.length; i++) out.push(walk(obj[i], depth));
+      return out;
+    }
+    if (obj instanceof Date) return tagged('date', Number.isNaN(obj.getTime()) ? null : obj.toISOString());
+    if (obj instanceof Map) {
+      const entries: Json[] = [...obj.entries()].map(([k, val]) => [walk(k, depth), walk(val, depth)]);
+      if (options.canonical) entries.sort(compareEncoded);
+      return tagged('map', entries);
+    }
+    if (obj instanceof Set) {
+      const items = [...obj].map((item) => walk(item, depth));
+      if (options.canonical) items.sort(compareEncoded);
+      return tagged('set', items);
+    }
+    if (obj instanceof RegExp) return tagged('regexp', [obj.source, obj.flags]);
+    if (obj instanceof URL) return tagged('url', obj.href);
+    if (obj instanceof Uint8Array) return tagged('bytes', bytesToBase64(obj));
+    if (obj instanceof Error) {
+      const props = walkPlain(
+        Object.entries(obj).filter(([k]) => k !== 'cause' && k !== 'stack' && k !== 'message'),
+        depth,
+      );
+      const body: { [key: string]: Json } = { name: obj.name, message: obj.message, props };
+      if ('cause' in obj && obj.cause !== undefined) body.cause = walk(obj.cause, depth);
+      return tagged('error', body);
+    }
+    if (!isPlainObject(obj) && typeof (obj as { toJSON?: unknown }).toJSON === 'function') {
+      // Decimal, ObjectId and friends: stored as what they say their JSON form is.
+      return walk((obj as { toJSON(): unknown }).toJSON(), depth);
+    }
+    return walkPlain(Object.entries(obj), depth);
+  };
+
+  return walk(value, 0);
+}
+
+export function decode(tree: Json): unknown {
+  if (tree === null || typeof tree !== 'object') return tree;
+  if (Array.isArray(tree)) return tree.map(decode);
+  const tag = tree[TAG];
+  if (typeof tag !== 'string') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(tree)) setOwn(out, k, decode(v));
+    return out;
+  }
+  const v = tree.v as Json;
+  switch (tag) {
+    case 'undefined':
+      return undefined;
+    case 'number':
+      return v === '-0' ? -0 : Number(v);
+    case 'bigint':
+      return BigInt(v as string);
+    case 'date':
+      return new Date(v === null ? Number.NaN : (v as string));
+    case 'map':
+      return new Map((v as Json[][]).map(([k, val]) => [decode(k as Json), decode(val as Json)]));
+    case 'set':
+      return new Set((v as Json[]).map(decode));
+    case 'regexp':
+      return new RegExp((v as string[])[0] as string, (v as string[])[1]);
+    case 'url':
+      return new URL(v as string);
+    case 'bytes':
+      return base64ToBytes(v as string);
+    case 'error': {
+      const body = v as { name: string; message: string; props: Json; cause?: Json };
+      const error = new Error(body.message, 'cause' in body ? { cause: decode(body.cause as Json) } : undefined);
+      for (const [k, val] of Object.entries(decode(body.props) as object)) setOwn(error as unknown as Record<string, unknown>, k, val);
+      // `name` last: Object.assign of props may not override the prototype's.
+      Object.defineProperty(error, 'name', { value: body.name, enumerable: false, writable: true, configurable: true });
+      delete (error as { stack?: string }).stack;
+      return error;
+    }
+    case 'object': {
+      const out: Record<string, unknown> = {};
+      for (const [k, val] of Object.entries(v as { [key: string]: Json })) setOwn(out, k, decode(val));
+      return out;
+    }
+    default:
+      throw new UnsupportedValueError(`Unknown stored value tag "${tag}".`);
+  }
+}
+
+/** The canonical JSON text of a value: equal for inputs that fingerprint equally. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(encode(value, { canonical: true, dropUndefinedProperties: true }));
+}
