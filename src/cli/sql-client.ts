@@ -15,12 +15,26 @@ export async function connect(url: string): Promise<SqlConnection> {
     const pg = await import('pg').catch((e) => { throw missing('pg', e); });
     const client = new (pg.default ?? pg).Client({ connectionString: url });
     await client.connect();
-    return {
+    const connection: SqlConnection = {
       provider: 'postgresql',
       $executeRawUnsafe: async (sql, ...args) => (await client.query(sql, args)).rowCount ?? 0,
       $queryRawUnsafe: async <T>(sql: string, ...args: unknown[]) => (await client.query(sql, args)).rows as T,
+      // One connection, used by one command at a time: BEGIN ... COMMIT on it is the transaction
+      // (applyMigration creates the table and its indexes in one, under an advisory lock).
+      $transaction: async <R>(fn: (tx: PrismaClientLike) => Promise<R>): Promise<R> => {
+        await client.query('BEGIN');
+        try {
+          const result = await fn(connection);
+          await client.query('COMMIT');
+          return result;
+        } catch (error) {
+          await client.query('ROLLBACK').catch(() => undefined);
+          throw error;
+        }
+      },
       close: () => client.end(),
     };
+    return connection;
   }
   if (/^(mysql|mariadb):\/\//.test(url)) {
     const mariadb = await import('mariadb').catch((e) => { throw missing('mariadb', e); });
@@ -47,6 +61,19 @@ export async function connect(url: string): Promise<SqlConnection> {
       provider: 'sqlite',
       $executeRawUnsafe: async (sql, ...args) => (await client.execute({ sql, args: args as never })).rowsAffected,
       $queryRawUnsafe: async <T>(sql: string, ...args: unknown[]) => (await client.execute({ sql, args: args as never })).rows as T,
+      $transaction: async <R>(fn: (tx: PrismaClientLike) => Promise<R>): Promise<R> => {
+        const tx = await client.transaction('write');
+        try {
+          const result = await fn({
+            $executeRawUnsafe: async (sql, ...args) => (await tx.execute({ sql, args: args as never })).rowsAffected,
+            $queryRawUnsafe: async <T>(sql: string, ...args: unknown[]) => (await tx.execute({ sql, args: args as never })).rows as T,
+          });
+          await tx.commit();
+          return result;
+        } finally {
+          tx.close();
+        }
+      },
       close: async () => client.close(),
     };
   }
