@@ -1,6 +1,6 @@
 import { TRPCError, initTRPC } from '@trpc/server';
 import type { IdempotencyStore } from 'oncely';
-import { createIdempotencyMiddleware, serializerFromTransformer } from 'oncely/trpc';
+import { createIdempotencyMiddleware, idempotencyErrorFormatter, serializerFromTransformer } from 'oncely/trpc';
 import superjson from 'superjson';
 import type { DemoPrisma } from '../shared/db.js';
 import { ShopError, ledger, payOrder, placeOrder } from '../shared/shop.js';
@@ -29,11 +29,8 @@ async function shopCall<T>(fn: () => Promise<T>): Promise<T> {
 export function createShopRouter(prisma: DemoPrisma, store: IdempotencyStore) {
   const t = initTRPC.context<ShopContext>().create({
     transformer: superjson,
-    errorFormatter: ({ shape, error }) => {
-      // Surface oncely's code and retry hint (CONFLICT) to clients.
-      const cause = error.cause as { code?: unknown; retryAfter?: unknown } | undefined;
-      return { ...shape, data: { ...shape.data, oncely: typeof cause?.code === 'string' ? { code: cause.code, retryAfter: cause.retryAfter ?? null } : null } };
-    },
+    // Surfaces oncely's code and retry hint (CONFLICT) to clients as `data.idempotency`.
+    errorFormatter: idempotencyErrorFormatter,
   });
 
   const idempotentProcedure = t.procedure.use(

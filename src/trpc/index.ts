@@ -3,6 +3,8 @@ export type { IdempotencyContext, IdempotencyCtx, IdempotencyMiddleware } from '
 export type { CallOptions, EngineOptions, StoreOptions, TrpcIdempotencyOptions } from './options.js';
 export { STORED_ERROR_CODES, TRPC_CODE_OF, replayedError, storeTrpcOutcome, toTRPCError } from './errors.js';
 export { serializerFromTransformer } from './serializer.js';
+export { idempotencyErrorData, idempotencyErrorFormatter } from './error-formatter.js';
+export type { IdempotencyErrorData } from './error-formatter.js';
 export { defaultRequestHeader, defaultResponseHeaders } from './http.js';
 export type { ResponseHeaders } from './http.js';
 // The wire contract lives in src/protocol; re-exported here under the names this subpath has always had.

@@ -83,6 +83,6 @@ describe('examples/trpc', () => {
 
     const missing = await trpc.placeOrder.mutate({ item: 'coffee', quantity: 1 }).catch((e: unknown) => e);
     expect((missing as TRPCClientError<ShopRouter>).data?.code).toBe('BAD_REQUEST');
-    expect((missing as TRPCClientError<ShopRouter>).data?.oncely?.code).toBe('IDEMPOTENCY_KEY_MISSING');
+    expect((missing as TRPCClientError<ShopRouter>).data?.idempotency?.code).toBe('IDEMPOTENCY_KEY_MISSING');
   });
 });
