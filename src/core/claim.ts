@@ -5,6 +5,7 @@ import type { ResolvedOptions } from './options.js';
 import { type IdempotencyRecord, type RecordScope, isExpired, isReclaimable } from './record.js';
 import type { CreateOrGet, IdempotencyStore } from './store.js';
 import { subscribeLocal } from './local-waiters.js';
+import type { CallTrace, StepSpan } from './telemetry.js';
 
 export type ClaimResult =
   | { kind: 'claimed'; record: IdempotencyRecord; reclaimed: boolean }
@@ -28,21 +29,34 @@ export interface ClaimRequest {
  * sharing `waitersOf`, by the store where it can tell, polling with backoff otherwise).
  * `waitersOf` is the engine's store: in transactional mode `store` is a per-transaction view of it.
  */
-export async function claimRecord(store: IdempotencyStore, request: ClaimRequest, config: ResolvedOptions, waitersOf: object = store): Promise<ClaimResult> {
+export async function claimRecord(
+  store: IdempotencyStore,
+  request: ClaimRequest,
+  config: ResolvedOptions,
+  waitersOf: object = store,
+  trace?: { call: CallTrace; parent: StepSpan },
+): Promise<ClaimResult> {
   let delay = 10;
-  for (;;) {
-    // Subscribed before the read, so a completion landing between the read and the wait still wakes us.
-    const local = request.mode === 'wait' ? subscribeLocal(waitersOf, request.scope) : undefined;
-    try {
-      const result = await tryClaim(store, request, config);
-      if (result.kind !== 'in_progress' || !local) return result;
-      const remaining = request.waitUntil - performance.now();
-      if (remaining <= 0) return result;
-      await nextChange(store, request.scope, local.changed, remaining, delay);
-    } finally {
-      local?.cancel();
+  // One span for the whole wait, from the first in-progress answer to the decision.
+  let waiting: StepSpan | undefined;
+  try {
+    for (;;) {
+      // Subscribed before the read, so a completion landing between the read and the wait still wakes us.
+      const local = request.mode === 'wait' ? subscribeLocal(waitersOf, request.scope) : undefined;
+      try {
+        const result = await tryClaim(store, request, config);
+        if (result.kind !== 'in_progress' || !local) return result;
+        const remaining = request.waitUntil - performance.now();
+        if (remaining <= 0) return result;
+        if (trace && !waiting) waiting = trace.call.start('wait', trace.parent);
+        await nextChange(store, request.scope, local.changed, remaining, delay);
+      } finally {
+        local?.cancel();
+      }
+      delay = Math.min(delay * 2, 250);
     }
-    delay = Math.min(delay * 2, 250);
+  } finally {
+    waiting?.end();
   }
 }
 

@@ -15,8 +15,10 @@ import { type PurgeOptions, purgeInBatches } from './purge.js';
 import type { IdempotencyRecord, RecordScope } from './record.js';
 import { type Tenant, toRecordScope } from './scope.js';
 import { defaultSerializer } from './serializer.js';
+import { observeStore } from './observed-store.js';
 import { type IdempotencyStore, isTransactionalStore } from './store.js';
 import { StoredOutcomes } from './stored-outcome.js';
+import { type CallTrace, type IdempotencyTelemetry, type StepSpan, storeKind } from './telemetry.js';
 import { openTransaction } from './transaction.js';
 import { toMs } from './duration.js';
 
@@ -39,21 +41,36 @@ export class Idempotency<Tx = unknown> {
   private readonly config: ResolvedOptions;
   private readonly outcomes: StoredOutcomes;
   private readonly cache: LocalCache | undefined;
+  private readonly telemetry: IdempotencyTelemetry | undefined;
+  /** Whether anything observes this engine (onEvent or telemetry): only then are events built and store calls timed. */
+  private readonly observed: boolean;
+  /** The store the engine calls: `store` itself, or a timed view of it when observed. */
+  private readonly calls: IdempotencyStore;
+  private readonly storeName: string;
 
   constructor(private readonly options: IdempotencyOptions<Tx>) {
     this.config = resolveOptions(options);
     this.store = options.store;
     this.outcomes = new StoredOutcomes(options.serializer ?? defaultSerializer, options.codec, this.config.maxResponseBytes);
     this.cache = options.localCache ? new LocalCache(options.localCache === true ? {} : options.localCache) : undefined;
+    this.telemetry = options.telemetry;
+    this.observed = Boolean(options.onEvent || options.telemetry);
+    this.storeName = storeKind(options.store);
+    this.calls = this.observed
+      ? observeStore(options.store, (method, durationMs, failure, scope) => {
+          if (this.telemetry) guarded(() => this.telemetry!.storeCall(method, durationMs, failure !== undefined, this.storeName));
+          if (failure) this.emit({ type: 'store_failed', method, error: failure.error, ...scope, durationMs });
+        })
+      : options.store;
   }
 
   /** Runs `work` once per (tenant, operation, key) and returns its outcome, or the stored one. */
   async execute<T>(call: IdempotentCall, work: (claim: ClaimContext<Tx>) => T | Promise<T>): Promise<Execution<T>> {
-    const begun = await this.begin<T>(call);
+    const { begun, within } = await this.open<T>(call);
     if (begun.replayed) return begun.execution;
     let outcome: Outcome<T>;
     try {
-      outcome = { ok: true, value: await work(begun.context) };
+      outcome = { ok: true, value: await (within ? within(() => work(begun.context)) : work(begun.context)) };
     } catch (error) {
       outcome = { ok: false, error };
     }
@@ -73,19 +90,36 @@ export class Idempotency<Tx = unknown> {
    * or missing key (400), reuse with another input (422), in progress (409), store down (503).
    */
   async begin<T>(call: IdempotentCall): Promise<Begun<T, Tx>> {
+    return (await this.open<T>(call)).begun;
+  }
+
+  /** begin(), and how to run the work inside its span (telemetry on). */
+  private async open<T>(call: IdempotentCall): Promise<{ begun: Begun<T, Tx>; within?: <R>(work: () => R) => R }> {
     const started = performance.now();
     const key = validateKey(call.key, this.options.keyRules);
     const scope = toRecordScope(call.tenant, call.operation, key);
+    // Before the first await: the trace's parent is the caller's context.
+    const trace = this.telemetry?.call({ tenant: scope.tenant, operation: scope.operation, key, store: this.storeName });
     const fingerprint = call.fingerprint ?? fingerprintInput(call.input);
-    // Without a handler, events are not even built: this is the hot path of every call.
-    const emit: Emit = this.options.onEvent
+    // Unobserved, events are not even built: this is the hot path of every call.
+    const emit: Emit = this.observed
       ? (event) => this.emit({ ...event, tenant: scope.tenant, operation: scope.operation, key, durationMs: performance.now() - started })
       : () => {};
 
     const cached = this.cache?.get(scope, this.config.clock.now());
     if (cached) {
-      if (cached.fingerprint !== fingerprint) this.refuseMismatch(scope, cached);
-      return this.replay<T>(cached, emit, true);
+      if (cached.fingerprint !== fingerprint) {
+        // Refused from the cache: a claim span that records the 422 all the same.
+        const span = trace?.start('claim');
+        try {
+          this.refuseMismatch(scope, cached);
+        } catch (error) {
+          span?.fail(error);
+          span?.end();
+          throw error;
+        }
+      }
+      return { begun: await this.replay<T>(cached, emit, true, trace) };
     }
 
     const waitTimeout = call.waitTimeout === undefined ? this.config.waitTimeout : toMs(call.waitTimeout, 'waitTimeout');
@@ -99,31 +133,49 @@ export class Idempotency<Tx = unknown> {
     const deriveKey = (purpose = 'default') => deriveDownstreamKey(scope, purpose);
 
     if (!(call.transactional ?? this.options.transactional)) {
-      const result = await claimRecord(this.store, request, this.config);
-      if (result.kind !== 'claimed') return this.answerExisting<T>(result, emit);
+      const result = await traceClaim(trace, (waiting) => claimRecord(this.calls, request, this.config, this.store, waiting), (result) => result, this.config.retryAfterSeconds);
+      if (result.kind !== 'claimed') return { begun: await this.answerExisting<T>(result, emit, trace) };
       this.emitClaimed(emit, result, call);
-      return leaseClaim<T, Tx>(this.kit(emit), { call, scope, record: result.record, reclaimed: result.reclaimed, deriveKey });
+      const span = this.startWork(trace, result.record.fence);
+      const begun = leaseClaim<T, Tx>(this.kit(emit, trace), { call, scope, record: result.record, reclaimed: result.reclaimed, deriveKey, span });
+      return { begun, ...within(trace, span) };
     }
 
     const store = this.store;
-    if (!isTransactionalStore(store)) {
+    if (!isTransactionalStore(store) || !isTransactionalStore(this.calls)) {
       throw new ConfigurationError('oncely: transactional mode needs a store with transaction support, such as PrismaStore.');
     }
-    const open = await openTransaction(store, async (txStore, tx) => {
-      // Waiters are grouped by the engine's store: the holder announces on it, not on this transaction's view.
-      const result = await claimRecord(txStore, request, this.config, store);
-      // The point a failed outcome's writes are undone to, keeping the claim.
-      if (result.kind === 'claimed') await txStore.markWork?.();
-      return { begun: { result, tx, undoable: typeof txStore.undoWork === 'function' }, holds: result.kind === 'claimed' };
-    });
+    const calls = this.calls;
+    const open = await traceClaim(
+      trace,
+      (waiting) =>
+        openTransaction(calls, async (txStore, tx) => {
+          // Waiters are grouped by the engine's store: the holder announces on it, not on this transaction's view.
+          const result = await claimRecord(txStore, request, this.config, store, waiting);
+          // The point a failed outcome's writes are undone to, keeping the claim.
+          if (result.kind === 'claimed') await txStore.markWork?.();
+          return { begun: { result, tx, undoable: typeof txStore.undoWork === 'function' }, holds: result.kind === 'claimed' };
+        }),
+      (opened) => opened.begun.result,
+      this.config.retryAfterSeconds,
+    );
     const { result, tx, undoable } = open.begun;
     if (result.kind !== 'claimed') {
       await open.finish(null);
-      return this.answerExisting<T>(result, emit);
+      return { begun: await this.answerExisting<T>(result, emit, trace) };
     }
     this.emitClaimed(emit, result, call);
+    const span = this.startWork(trace, result.record.fence);
     // The store's own handle: IdempotencyOptions<Tx> typed it from the store this engine was given.
-    return transactionClaim<T, Tx>(this.kit(emit), { call, scope, record: result.record, reclaimed: result.reclaimed, deriveKey }, open, tx as Tx, undoable);
+    const begun = transactionClaim<T, Tx>(this.kit(emit, trace), { call, scope, record: result.record, reclaimed: result.reclaimed, deriveKey, span }, open, tx as Tx, undoable);
+    return { begun, ...within(trace, span) };
+  }
+
+  /** The span of the work, from the claim to commit or release. */
+  private startWork(trace: CallTrace | undefined, fence: number): StepSpan | undefined {
+    const span = trace?.start('execute');
+    span?.set({ fence, replayed: false });
+    return span;
   }
 
   /** Validates a raw key with this engine's rules (adapters check keys before running anything). */
@@ -138,22 +190,22 @@ export class Idempotency<Tx = unknown> {
    */
   async purgeExpired(options: PurgeOptions = {}): Promise<number> {
     const started = performance.now();
-    const { deleted } = await purgeInBatches(this.store, () => this.config.clock.now(), options);
+    const { deleted } = await purgeInBatches(this.calls, () => this.config.clock.now(), options);
     this.emit({ type: 'purged', count: deleted, durationMs: performance.now() - started });
     return deleted;
   }
 
-  private answerExisting<T>(result: Exclude<ClaimResult, { kind: 'claimed' }>, emit: Emit): Promise<Replay<T>> {
+  private answerExisting<T>(result: Exclude<ClaimResult, { kind: 'claimed' }>, emit: Emit, trace: CallTrace | undefined): Promise<Replay<T>> {
     if (result.kind === 'completed') {
       this.cache?.set(result.record, this.config.clock.now());
-      return this.replay<T>(result.record, emit, false);
+      return this.replay<T>(result.record, emit, false, trace);
     }
     emit({ type: 'conflict', fence: result.record.fence, code: 'IDEMPOTENCY_KEY_IN_USE' });
     throw new KeyInUseError(this.config.retryAfterSeconds);
   }
 
-  private async replay<T>(record: IdempotencyRecord, emit: Emit, fromCache: boolean): Promise<Replay<T>> {
-    const outcome = (await this.outcomes.decode(record)) as Outcome<T>;
+  private async replay<T>(record: IdempotencyRecord, emit: Emit, fromCache: boolean, trace: CallTrace | undefined): Promise<Replay<T>> {
+    const outcome = (await (trace ? this.tracedDecode(record, trace) : this.outcomes.decode(record))) as Outcome<T>;
     emit({ type: 'replayed', fence: record.fence, outcome: outcome.ok ? 'success' : 'error', cached: fromCache, ...this.payload(outcome) });
     const execution: Execution<T> = {
       replayed: true,
@@ -167,6 +219,24 @@ export class Idempotency<Tx = unknown> {
     return { replayed: true, execution };
   }
 
+  /** Decodes in a replay span linked to the execution that stored the outcome (when it kept its trace context). */
+  private async tracedDecode(record: IdempotencyRecord, trace: CallTrace): Promise<Outcome> {
+    const span = trace.start('replay');
+    span.set({ fence: record.fence, replayed: true });
+    try {
+      const { outcome, traceContext } = await this.outcomes.decodeStored(record);
+      if (traceContext !== undefined) span.link(traceContext);
+      // A replayed error is the original's answer, not a failure of the replay: an attribute only.
+      span.set({ outcome: outcome.ok ? 'success' : 'error' });
+      return outcome;
+    } catch (error) {
+      span.fail(error);
+      throw error;
+    } finally {
+      span.end();
+    }
+  }
+
   private refuseMismatch(scope: RecordScope, existing: IdempotencyRecord): never {
     this.emit({ type: 'mismatch', tenant: scope.tenant, operation: scope.operation, key: scope.key, fence: existing.fence, code: 'IDEMPOTENCY_KEY_REUSED', durationMs: 0 });
     throw new KeyReusedError();
@@ -176,9 +246,11 @@ export class Idempotency<Tx = unknown> {
     emit({ type: 'claimed', fence: result.record.fence, reclaimed: result.reclaimed, ...this.payload(call.input) });
   }
 
-  private kit(emit: Emit): ClaimKit {
+  private kit(emit: Emit, trace: CallTrace | undefined): ClaimKit {
     return {
-      store: this.store,
+      store: this.calls,
+      waiters: this.store,
+      trace,
       config: this.config,
       outcomes: this.outcomes,
       cache: this.cache,
@@ -193,11 +265,9 @@ export class Idempotency<Tx = unknown> {
   }
 
   private emit(event: IdempotencyEvent): void {
-    try {
-      this.options.onEvent?.(event);
-    } catch {
-      // Observability must never break the request.
-    }
+    // Observability must never break the request.
+    if (this.options.onEvent) guarded(() => this.options.onEvent!(event));
+    if (this.telemetry) guarded(() => this.telemetry!.event(event));
   }
 
   /**
@@ -220,8 +290,48 @@ export class Idempotency<Tx = unknown> {
   }
 
   private inspectContext(): InspectContext {
-    return { store: this.store, outcomes: this.outcomes, keyRules: this.options.keyRules, now: () => this.config.clock.now() };
+    return { store: this.calls, outcomes: this.outcomes, keyRules: this.options.keyRules, now: () => this.config.clock.now() };
   }
+}
+
+function guarded(observe: () => void): void {
+  try {
+    observe();
+  } catch {
+    // Swallowed: a failing observer must not fail the call it observes.
+  }
+}
+
+/**
+ * Runs the claim decision in a `claim` span (telemetry on), with `wait` spans inside it. The
+ * refusals are recorded on it: reuse with another input (422), store down (503), and another
+ * holder (409, thrown right after by the engine).
+ */
+async function traceClaim<R>(
+  trace: CallTrace | undefined,
+  claim: (waiting: { call: CallTrace; parent: StepSpan } | undefined) => Promise<R>,
+  resultOf: (answer: R) => ClaimResult,
+  retryAfterSeconds: number,
+): Promise<R> {
+  if (!trace) return claim(undefined);
+  const span = trace.start('claim');
+  try {
+    const answer = await claim({ call: trace, parent: span });
+    const result = resultOf(answer);
+    span.set({ fence: result.record.fence, claim: result.kind === 'claimed' ? (result.reclaimed ? 'reclaimed' : 'claimed') : result.kind });
+    if (result.kind === 'in_progress') span.fail(new KeyInUseError(retryAfterSeconds));
+    return answer;
+  } catch (error) {
+    span.fail(error);
+    throw error;
+  } finally {
+    span.end();
+  }
+}
+
+/** How execute() runs the work inside its span. */
+function within(trace: CallTrace | undefined, span: StepSpan | undefined): { within?: <R>(work: () => R) => R } {
+  return trace && span ? { within: (work) => trace.within(span, work) } : {};
 }
 
 /** The fingerprint of a request's input; an input that cannot have one is the client's error (400). */

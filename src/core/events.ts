@@ -1,4 +1,5 @@
 import type { IdempotencyErrorCode } from './errors.js';
+import type { StoreMethod } from './telemetry.js';
 
 /** Where an event happened: the record's stored scope. */
 interface CallEvent {
@@ -31,7 +32,13 @@ export type IdempotencyEvent =
   /** The claim was taken over, purged or could not be finished: another request may run the work. */
   | (CallEvent & { type: 'lease_lost' })
   /** purgeExpired() finished. */
-  | { type: 'purged'; count: number; durationMs: number };
+  | { type: 'purged'; count: number; durationMs: number }
+  /**
+   * A store call threw (the request answers 503, or, after the work ran, its outcome is not stored).
+   * The scope when the call was about one record (not for purgeExpired or a transaction's own
+   * failure); `durationMs` is how long the failed store call took.
+   */
+  | { type: 'store_failed'; method: StoreMethod; error: unknown; tenant?: string; operation?: string; key?: string; durationMs: number };
 
 export type IdempotencyEventType = IdempotencyEvent['type'];
 
@@ -39,7 +46,7 @@ export type EventHandler = (event: IdempotencyEvent) => void;
 
 /** An event of a call before the engine adds where and when (Omit spread over the union). */
 export type CallEventBody = IdempotencyEvent extends infer E
-  ? E extends { type: 'purged' }
+  ? E extends { type: 'purged' | 'store_failed' }
     ? never
     : E extends CallEvent
       ? Omit<E, 'tenant' | 'operation' | 'key' | 'durationMs'>

@@ -9,6 +9,7 @@ import { type Outcome, type StorePolicy } from './outcome.js';
 import type { IdempotencyRecord, RecordScope } from './record.js';
 import type { StoredOutcomes } from './stored-outcome.js';
 import type { Completion, IdempotencyStore } from './store.js';
+import type { CallTrace, StepSpan } from './telemetry.js';
 import type { OpenTransaction } from './transaction.js';
 
 export type Emit = (event: CallEventBody) => void;
@@ -16,6 +17,10 @@ export type Emit = (event: CallEventBody) => void;
 /** What a held claim needs from its engine. */
 export interface ClaimKit {
   store: IdempotencyStore;
+  /** The engine's own store, which local waiters are grouped by (`store` may be an observed view of it). */
+  waiters: object;
+  /** This call's trace (telemetry on). */
+  trace: CallTrace | undefined;
   config: ResolvedOptions;
   outcomes: StoredOutcomes;
   cache: LocalCache | undefined;
@@ -30,6 +35,8 @@ interface Claimed {
   record: IdempotencyRecord;
   reclaimed: boolean;
   deriveKey(purpose?: string): string;
+  /** The span of the work (telemetry on): from the claim to commit or release. */
+  span?: StepSpan;
 }
 
 function contextOf<Tx>(claimed: Claimed, signal: AbortSignal, tx?: Tx): ClaimContext<Tx> {
@@ -50,8 +57,43 @@ function once(): () => void {
   };
 }
 
-async function completion(kit: ClaimKit, scope: RecordScope, outcome: Outcome): Promise<Completion> {
-  const response = await kit.outcomes.encode(scope, outcome);
+/** Ends the work's span with its outcome; the trace context of the work, to store with the outcome. */
+function endWork(kit: ClaimKit, claimed: Claimed, outcome: Outcome | undefined, failed = outcome?.ok === false): string | undefined {
+  const span = claimed.span;
+  if (!span || !kit.trace) return undefined;
+  if (outcome) span.set({ outcome: failed ? 'error' : 'success' });
+  if (outcome && !outcome.ok) span.fail(outcome.error);
+  span.end();
+  return kit.trace.traceContext(span);
+}
+
+/** Starts the span of one lease renewal, inside the work's span. */
+function renewalSpans(trace: CallTrace | undefined, work: StepSpan | undefined, fence: number): (() => StepSpan) | undefined {
+  if (!trace || !work) return undefined;
+  return () => {
+    const span = trace.start('renew', work);
+    span.set({ fence });
+    return span;
+  };
+}
+
+/** Runs a finishing step (complete, release) in its own span when tracing. */
+async function traced<R>(kit: ClaimKit, step: 'complete' | 'release', fence: number, run: () => Promise<R>): Promise<R> {
+  if (!kit.trace) return run();
+  const span = kit.trace.start(step);
+  span.set({ fence });
+  try {
+    return await run();
+  } catch (error) {
+    span.fail(error);
+    throw error;
+  } finally {
+    span.end();
+  }
+}
+
+async function completion(kit: ClaimKit, scope: RecordScope, outcome: Outcome, traceContext?: string): Promise<Completion> {
+  const response = await kit.outcomes.encode(scope, outcome, traceContext);
   const now = kit.config.clock.now();
   return { response, completedAt: now, expiresAt: now + kit.config.retention };
 }
@@ -62,7 +104,14 @@ async function completion(kit: ClaimKit, scope: RecordScope, outcome: Outcome): 
  */
 export function leaseClaim<T, Tx = never>(kit: ClaimKit, claimed: Claimed): HeldClaim<T, Tx> {
   const { scope, record } = claimed;
-  const lease = holdLease(kit.store, scope, record, kit.config, () => kit.emit({ type: 'lease_lost', fence: record.fence }));
+  // One lease_lost per claim: a heartbeat that found the claim gone already said so.
+  let lost = false;
+  const loseLease = () => {
+    if (lost) return;
+    lost = true;
+    kit.emit({ type: 'lease_lost', fence: record.fence });
+  };
+  const lease = holdLease(kit.store, scope, record, kit.config, loseLease, renewalSpans(kit.trace, claimed.span, record.fence));
   const finish = once();
   return {
     replayed: false,
@@ -70,32 +119,40 @@ export function leaseClaim<T, Tx = never>(kit: ClaimKit, claimed: Claimed): Held
     async commit(outcome) {
       finish();
       lease.stop();
+      const traceContext = endWork(kit, claimed, outcome);
       const kind = outcome.ok ? 'success' : 'error';
       const policy = claimed.call.shouldStore ?? kit.shouldStore;
       let stored = false;
       try {
         if (policy(outcome)) {
-          const done = await completion(kit, scope, outcome);
-          stored = await kit.store.complete(scope, record.token, done);
-          if (stored) kit.cache?.set({ ...record, status: 'completed', response: done.response, leaseExpiresAt: null, updatedAt: done.completedAt, expiresAt: done.expiresAt }, done.completedAt);
-          kit.emit(stored ? { type: 'completed', fence: record.fence, outcome: kind, ...kit.payload(outcome) } : { type: 'lease_lost', fence: record.fence });
+          stored = await traced(kit, 'complete', record.fence, async () => {
+            const done = await completion(kit, scope, outcome, traceContext);
+            const completed = await kit.store.complete(scope, record.token, done);
+            if (completed) kit.cache?.set({ ...record, status: 'completed', response: done.response, leaseExpiresAt: null, updatedAt: done.completedAt, expiresAt: done.expiresAt }, done.completedAt);
+            return completed;
+          });
+          if (stored) kit.emit({ type: 'completed', fence: record.fence, outcome: kind, ...kit.payload(outcome) });
+          else loseLease();
         } else {
-          const released = await kit.store.release(scope, record.token);
-          kit.emit(released ? { type: 'released', fence: record.fence, outcome: kind } : { type: 'lease_lost', fence: record.fence });
+          const released = await traced(kit, 'release', record.fence, () => kit.store.release(scope, record.token));
+          if (released) kit.emit({ type: 'released', fence: record.fence, outcome: kind });
+          else loseLease();
         }
       } catch {
         // The work ran and its outcome stands; the record stays in progress until its lease runs out.
-        kit.emit({ type: 'lease_lost', fence: record.fence });
+        loseLease();
       }
-      announceLocal(kit.store, scope);
+      announceLocal(kit.waiters, scope);
       return execution(claimed, outcome, stored);
     },
     async release() {
       finish();
       lease.stop();
-      const released = await kit.store.release(scope, record.token).catch(() => false);
-      announceLocal(kit.store, scope);
-      kit.emit(released ? { type: 'released', fence: record.fence } : { type: 'lease_lost', fence: record.fence });
+      endWork(kit, claimed, undefined);
+      const released = await traced(kit, 'release', record.fence, () => kit.store.release(scope, record.token)).catch(() => false);
+      announceLocal(kit.waiters, scope);
+      if (released) kit.emit({ type: 'released', fence: record.fence });
+      else loseLease();
     },
   };
 }
@@ -116,11 +173,11 @@ export function transactionClaim<T, Tx>(kit: ClaimKit, claimed: Claimed, open: O
     try {
       await open.finish(complete);
     } finally {
-      announceLocal(kit.store, scope);
+      announceLocal(kit.waiters, scope);
     }
   };
   const rollBack = async (kind?: 'success' | 'error') => {
-    await end(null);
+    await traced(kit, 'release', record.fence, () => end(null));
     kit.emit({ type: 'released', fence: record.fence, ...(kind ? { outcome: kind } : {}) });
   };
   return {
@@ -129,10 +186,11 @@ export function transactionClaim<T, Tx>(kit: ClaimKit, claimed: Claimed, open: O
     async commit(outcome, options = {}) {
       finish();
       const failed = !outcome.ok || options.failed === true;
+      const traceContext = endWork(kit, claimed, outcome, failed);
       let done: Completion | undefined;
       try {
         const policy = claimed.call.shouldStore ?? kit.shouldStore;
-        if (!failed || (undoable && policy(outcome))) done = await completion(kit, scope, outcome);
+        if (!failed || (undoable && policy(outcome))) done = await completion(kit, scope, outcome, traceContext);
       } catch (error) {
         // A throwing policy or codec must not leave the transaction (and its connection) open
         // until the database's timeout.
@@ -145,17 +203,20 @@ export function transactionClaim<T, Tx>(kit: ClaimKit, claimed: Claimed, open: O
       }
       const ready = done;
       // Not cached: only the commit makes it true.
-      await end(async (txStore) => {
-        if (failed) await txStore.undoWork!();
-        if (!(await txStore.complete(scope, record.token, ready))) {
-          throw new StoreUnavailableError(new Error('The claim vanished inside its own transaction.'));
-        }
-      });
+      await traced(kit, 'complete', record.fence, () =>
+        end(async (txStore) => {
+          if (failed) await txStore.undoWork!();
+          if (!(await txStore.complete(scope, record.token, ready))) {
+            throw new StoreUnavailableError(new Error('The claim vanished inside its own transaction.'));
+          }
+        }),
+      );
       kit.emit({ type: 'completed', fence: record.fence, outcome: outcome.ok ? 'success' : 'error', ...kit.payload(outcome) });
       return execution(claimed, outcome, true);
     },
     async release() {
       finish();
+      endWork(kit, claimed, undefined);
       await rollBack();
     },
   };

@@ -2,6 +2,7 @@ import type { Clock } from './clock.js';
 import { IdempotencyError } from './errors.js';
 import type { IdempotencyRecord, RecordScope } from './record.js';
 import type { IdempotencyStore } from './store.js';
+import type { StepSpan } from './telemetry.js';
 
 export interface Lease {
   /** Aborted when the lease is lost: another request may now run the same work. */
@@ -20,20 +21,29 @@ export function holdLease(
   record: IdempotencyRecord,
   timing: { lease: number; heartbeat: number | false; clock: Clock },
   onLost: () => void,
+  /** Starts the span of one renewal (telemetry on). */
+  traceRenewal?: () => StepSpan,
 ): Lease {
   const controller = new AbortController();
   if (timing.heartbeat === false) return { signal: controller.signal, stop: () => {} };
   const timer = setInterval(() => {
     const now = timing.clock.now();
+    const span = traceRenewal?.();
     store.renew(scope, record.token, now + timing.lease, now).then(
       (renewed) => {
         if (!renewed && !controller.signal.aborted) {
           clearInterval(timer);
-          controller.abort(new IdempotencyError('IDEMPOTENCY_KEY_IN_USE', 'The idempotency lease was lost.'));
+          const lost = new IdempotencyError('IDEMPOTENCY_KEY_IN_USE', 'The idempotency lease was lost.');
+          controller.abort(lost);
+          span?.fail(lost);
           onLost();
         }
+        span?.end();
       },
-      () => {},
+      (error: unknown) => {
+        span?.fail(error);
+        span?.end();
+      },
     );
   }, timing.heartbeat);
   timer.unref?.();

@@ -9,6 +9,7 @@ import type { StorePolicy } from './outcome.js';
 import type { Serializer } from './serializer.js';
 import type { ResponseCodec } from './stored-outcome.js';
 import type { IdempotencyStore, TransactionalStore } from './store.js';
+import type { IdempotencyTelemetry } from './telemetry.js';
 
 /**
  * `Tx` is the transaction handle of a transactional store (for a PrismaStore: your client's
@@ -43,6 +44,11 @@ export interface IdempotencyOptions<Tx = unknown> {
   codec?: ResponseCodec;
   /** Receives every event. Exceptions thrown by it are swallowed. */
   onEvent?: EventHandler;
+  /**
+   * Tracing and metrics hooks, e.g. `openTelemetry()` from 'oncely/otel' (docs/observability.md).
+   * Default none: nothing is traced, timed or wrapped.
+   */
+  telemetry?: IdempotencyTelemetry;
   /** Put inputs and outcomes into events. Default false. */
   eventPayloads?: boolean;
   /** Time source. Default the system clock. */

@@ -13,7 +13,18 @@ export interface ResponseCodec {
 // Stored outcomes start with one of these: a serialized value, or an error in oncely's encoding.
 const VALUE_PREFIX = 'v';
 const ERROR_PREFIX = 'e';
+// Optionally before them (telemetry on): the original execution's trace context and a newline.
+// Kept inside the stored text, so no column (and no migration) is needed; records without it read as before.
+const CONTEXT_PREFIX = 'c';
 const NOT_STORABLE = 'IDEMPOTENCY_RESPONSE_NOT_STORABLE';
+// What may be stored as a trace context: printable ASCII without spaces (a traceparent is 55 characters).
+const STORABLE_CONTEXT = /^[\x21-\x7e]{1,512}$/;
+
+/** A decoded stored outcome, and the trace context of the execution that stored it, if it kept one. */
+export interface DecodedOutcome {
+  outcome: Outcome;
+  traceContext?: string;
+}
 
 /**
  * The text an outcome is stored as, and back. Values go through the (pluggable) serializer; errors
@@ -31,33 +42,47 @@ export class StoredOutcomes {
    * Never lets a retry run the work again because its outcome could not be stored: an outcome too
    * large or not serializable is stored as a RESPONSE_NOT_STORABLE error instead.
    */
-  async encode(scope: RecordScope, outcome: Outcome): Promise<string> {
+  async encode(scope: RecordScope, outcome: Outcome, traceContext?: string): Promise<string> {
+    // Inside the codec: an encrypting codec hides it like the outcome.
+    const context = traceContext !== undefined && STORABLE_CONTEXT.test(traceContext) ? `${CONTEXT_PREFIX}${traceContext}\n` : '';
     try {
-      return await this.encodeWithin(scope, outcome, this.maxBytes);
+      return await this.encodeWithin(scope, outcome, context, this.maxBytes);
     } catch (error) {
       const reason = error instanceof ResponseNotStorableError ? error : new ResponseNotStorableError(String((error as Error)?.message ?? error));
-      return this.encodeWithin(scope, { ok: false, error: reason }, Number.POSITIVE_INFINITY);
+      return this.encodeWithin(scope, { ok: false, error: reason }, context, Number.POSITIVE_INFINITY);
     }
   }
 
   async decode(record: IdempotencyRecord): Promise<Outcome> {
+    return (await this.decodeStored(record)).outcome;
+  }
+
+  /** The outcome, and the trace context stored with it (records written without telemetry have none). */
+  async decodeStored(record: IdempotencyRecord): Promise<DecodedOutcome> {
     const text = record.response ?? '';
-    const serialized = this.codec ? await this.codec.decode(text, record) : text;
+    let serialized = this.codec ? await this.codec.decode(text, record) : text;
+    let traceContext: string | undefined;
+    if (serialized.startsWith(CONTEXT_PREFIX)) {
+      const end = serialized.indexOf('\n');
+      if (end < 0) throw new Error('oncely: a stored outcome has an unknown format (written by another version, or corrupted).');
+      traceContext = serialized.slice(1, end);
+      serialized = serialized.slice(end + 1);
+    }
     const body = serialized.slice(1);
     let outcome: Outcome;
     if (serialized.startsWith(VALUE_PREFIX)) outcome = { ok: true, value: this.serializer.deserialize(body) };
     else if (serialized.startsWith(ERROR_PREFIX)) outcome = { ok: false, error: decode(JSON.parse(body)) };
     else throw new Error('oncely: a stored outcome has an unknown format (written by another version, or corrupted).');
     if (!outcome.ok && (outcome.error as { code?: unknown })?.code === NOT_STORABLE) {
-      return { ok: false, error: new ResponseNotStorableError((outcome.error as { reason: string }).reason) };
+      outcome = { ok: false, error: new ResponseNotStorableError((outcome.error as { reason: string }).reason) };
     }
-    return outcome;
+    return traceContext === undefined ? { outcome } : { outcome, traceContext };
   }
 
-  private async encodeWithin(scope: RecordScope, outcome: Outcome, maxBytes: number): Promise<string> {
-    const serialized = outcome.ok
-      ? `${VALUE_PREFIX}${this.serializer.serialize(outcome.value)}`
-      : `${ERROR_PREFIX}${JSON.stringify(encode(outcome.error))}`;
+  private async encodeWithin(scope: RecordScope, outcome: Outcome, context: string, maxBytes: number): Promise<string> {
+    const serialized =
+      context +
+      (outcome.ok ? `${VALUE_PREFIX}${this.serializer.serialize(outcome.value)}` : `${ERROR_PREFIX}${JSON.stringify(encode(outcome.error))}`);
     const text = this.codec ? await this.codec.encode(serialized, scope) : serialized;
     const size = Buffer.byteLength(text);
     if (size > maxBytes) throw new ResponseNotStorableError(`it is ${size} bytes, over the limit of ${maxBytes}`);

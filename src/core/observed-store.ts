@@ -1,0 +1,68 @@
+import type { RecordScope } from './record.js';
+import type { IdempotencyStore, TransactionScope, TransactionalStore } from './store.js';
+import type { StoreMethod } from './telemetry.js';
+
+/** Told about every store call: its method, duration, the error it threw (if any) and the scope it was about. */
+export type StoreObserver = (method: StoreMethod, durationMs: number, failure: { error: unknown } | undefined, scope: RecordScope | undefined) => void;
+
+const TIMED = ['create', 'createOrGet', 'get', 'takeOver', 'renew', 'complete', 'release', 'purgeExpired'] as const;
+
+/**
+ * The same store, each call timed and reported to `observe`. Only built when something observes
+ * (telemetry or onEvent): otherwise the engine calls the store directly. Optional methods stay
+ * optional; a transaction's store is observed too.
+ */
+export function observeStore<S extends IdempotencyStore>(store: S, observe: StoreObserver): S {
+  const observed: Record<string, unknown> = {};
+  for (const method of TIMED) {
+    const original = store[method] as ((...args: unknown[]) => Promise<unknown>) | undefined;
+    if (typeof original !== 'function') continue;
+    observed[method] = async (...args: unknown[]) => {
+      const started = performance.now();
+      try {
+        const result = await original.apply(store, args);
+        observe(method, performance.now() - started, undefined, scopeOf(args[0]));
+        return result;
+      } catch (error) {
+        observe(method, performance.now() - started, { error }, scopeOf(args[0]));
+        throw error;
+      }
+    };
+  }
+  // Untimed: waiting, closing and the transaction's savepoints are not store latency.
+  for (const method of ['waitForChange', 'close', 'markWork', 'undoWork'] as const) {
+    const original = (store as TransactionScope)[method] as ((...args: unknown[]) => unknown) | undefined;
+    if (typeof original === 'function') observed[method] = (...args: unknown[]) => original.apply(store, args);
+  }
+  const transaction = (store as Partial<TransactionalStore>).transaction;
+  if (typeof transaction === 'function') {
+    observed.transaction = async <R>(fn: (txStore: TransactionScope, tx: unknown) => Promise<R>): Promise<R> => {
+      const started = performance.now();
+      let thrownInside: { error: unknown } | undefined;
+      try {
+        return await transaction.call<TransactionalStore, [(txStore: TransactionScope, tx: unknown) => Promise<R>], Promise<R>>(store as unknown as TransactionalStore, async (txStore, tx) => {
+          try {
+            return await fn(observeStore(txStore, observe), tx);
+          } catch (error) {
+            thrownInside = { error };
+            throw error;
+          }
+        });
+      } catch (error) {
+        // Only the transaction's own failure (open, commit), not what was thrown inside it (a
+        // rollback, a refusal, a store call already reported). Not timed when it succeeds: it
+        // lasts as long as the user's work.
+        if (thrownInside?.error !== error) observe('transaction', performance.now() - started, { error }, undefined);
+        throw error;
+      }
+    };
+  }
+  return observed as S;
+}
+
+function scopeOf(argument: unknown): RecordScope | undefined {
+  const scope = argument as Partial<RecordScope> | undefined;
+  return typeof scope?.tenant === 'string' && typeof scope.operation === 'string' && typeof scope.key === 'string'
+    ? { tenant: scope.tenant, operation: scope.operation, key: scope.key }
+    : undefined;
+}
