@@ -32,21 +32,23 @@ const USABLE = new Set(['ready', 'wait']);
  * Runs `fn` (the commands of one store step) only if the client is connected, and gives up when it
  * has not finished `timeoutMs` after the call: by then the step has failed for the caller. `fn`
  * gets the local time at which the store gives up (so that a claim can carry it to Redis) and a
- * signal aborted when it did (so that an answer arriving later is known to have nobody waiting).
+ * flag set when it did (so that an answer arriving later is known to have nobody waiting).
  *
  * A command the store gave up on may still reach Redis later (it sat in a socket buffer, or a
  * client resent it): every store step is written so that running late is harmless (see lua.ts).
  */
-export async function bounded<T>(client: unknown, timeoutMs: number, fn: (giveUpAt: number, gaveUp: AbortSignal) => Promise<T>): Promise<T> {
+export async function bounded<T>(client: unknown, timeoutMs: number, fn: (giveUpAt: number, gaveUp: GaveUp) => Promise<T>): Promise<T> {
   const giveUpAt = Date.now() + timeoutMs;
-  await connected(client as Observable, timeoutMs);
-  const controller = new AbortController();
-  const work = fn(giveUpAt, controller.signal);
+  const waiting = connected(client as Observable, timeoutMs);
+  if (waiting) await waiting; // no extra tick on the usual path: the client is ready
+  // A plain flag, not an AbortController: this runs for every command, and nothing listens for the abort.
+  const gaveUp: GaveUp = { aborted: false };
+  const work = fn(giveUpAt, gaveUp);
   const remaining = giveUpAt - Date.now();
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
-      controller.abort();
+      gaveUp.aborted = true;
       reject(new RedisUnavailableError(`Redis did not answer within ${timeoutMs} ms (commandTimeout).`));
     }, Math.max(0, remaining));
   });
@@ -56,6 +58,11 @@ export async function bounded<T>(client: unknown, timeoutMs: number, fn: (giveUp
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** Set once the store gave up on a call. */
+export interface GaveUp {
+  aborted: boolean;
 }
 
 /** Resolves once the client can take a command; rejects at once when its connection is down. */

@@ -40,10 +40,21 @@ export function toFieldPairs(r: IdempotencyRecord): string[] {
   return pairs;
 }
 
-/** The record from an HMGET of FIELDS, or null when the hash does not exist. */
-export function fromValues(values: unknown): IdempotencyRecord | null {
-  if (!Array.isArray(values) || values.length !== FIELDS.length) throw new Error('RedisStore: unexpected HMGET reply.');
-  const v = values.map((x: unknown) => (x === null || x === undefined ? null : String(x)));
+/**
+ * When the record may be purged: its expiry, or for an in-progress record the end of its lease if
+ * that is later. The expiry index is scored by it.
+ */
+export function purgeTime(r: IdempotencyRecord): number {
+  return r.status === 'in_progress' && r.leaseExpiresAt !== null && r.leaseExpiresAt > r.expiresAt ? r.leaseExpiresAt : r.expiresAt;
+}
+
+/**
+ * The record from the values of FIELDS (an HMGET, or a claim script's reply from `from` on), or
+ * null when the hash does not exist.
+ */
+export function fromValues(values: unknown, from = 0): IdempotencyRecord | null {
+  if (!Array.isArray(values) || values.length !== from + FIELDS.length) throw new Error('RedisStore: unexpected reply for a record.');
+  const v = values.slice(from).map((x: unknown) => (x === null || x === undefined ? null : String(x)));
   const [tenant, operation, key, status, fingerprint, token, fence, lease, response, created, updated, expires] = v;
   if (status === null || status === undefined) return null;
   return {

@@ -1,3 +1,4 @@
+import { FIELDS } from './fields.js';
 import { LuaScript } from './script.js';
 
 /*
@@ -5,99 +6,142 @@ import { LuaScript } from './script.js';
  * KEYS[2] = its bucket's expiry index; both carry the same hash tag, so each script touches one
  * Cluster slot. Timestamps arrive as decimal strings and are stored as given; Lua converts them to
  * numbers only to compare (they are below 2^53, so doubles hold them exactly).
+ *
+ * Kept lean on purpose (each runs once or twice per request): the caller passes the record's purge
+ * time instead of the script re-reading what it just wrote, Redis' TIME is read once per script,
+ * the index is trimmed only where records enter it (create, takeover), and a change is published
+ * only when a waiter marked the record as watched (see watchScript).
  */
 
 const PRELUDE = `
-local function ms(x) return string.format('%.0f', x) end
-
 local function server_now()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
--- After a write: score the record in the index by when it may be purged (retention, and for an
--- in-progress record not before its lease ends), and let Redis delete it "grace" ms after that
--- instant by the server clock, never sooner than "grace" ms from now. The engine's clock decides
--- expiry; the Redis TTL only cleans up, late enough never to remove a record the engine still
--- counts as live. Index entries older than what Redis has deleted by now are trimmed here, so the
--- index stays bounded even when nobody calls purgeExpired.
-local function keep(id, grace)
-  local v = redis.call('HMGET', KEYS[1], 'status', 'expires_at', 'lease_expires_at')
-  local purge_at = v[2]
-  if v[1] == 'in_progress' and v[3] and tonumber(v[3]) > tonumber(v[2]) then purge_at = v[3] end
+-- After a write: score the record in the index by when it may be purged ("purge_at": retention,
+-- and for an in-progress record not before its lease ends), and let Redis delete it "grace" ms
+-- after that instant by the server clock, never sooner than "grace" ms from now. The engine's
+-- clock decides expiry; the Redis TTL only cleans up, late enough never to remove a record the
+-- engine still counts as live.
+local function keep(id, purge_at, grace, now)
   redis.call('ZADD', KEYS[2], purge_at, id)
-  local now = server_now()
-  redis.call('PEXPIREAT', KEYS[1], ms(math.max(tonumber(purge_at), now) + grace))
-  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. ms(now - grace))
+  redis.call('PEXPIREAT', KEYS[1], string.format('%.0f', math.max(tonumber(purge_at), now) + grace))
+end
+
+-- Index entries older than what Redis has deleted by now are dropped where records enter the
+-- index, so it stays bounded even when nobody calls purgeExpired.
+local function trim(grace, now)
+  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. string.format('%.0f', now - grace))
 end
 `;
 
 const script = (body: string) => new LuaScript(PRELUDE + body);
 
+/** The record's fields as a Lua argument list, in FIELDS order (for HMGET). */
+const FIELD_LIST = FIELDS.map((f) => `'${f}'`).join(', ');
+/** Position of `status` in FIELDS (1-based, as Lua counts): present exactly when the record exists. */
+const STATUS_AT = FIELDS.indexOf('status') + 1;
+
 /*
- * The two claim scripts carry a deadline: the Redis server time after which the store has given up
- * on the call (RedisStore's commandTimeout, moved onto Redis' clock). A claim that reaches Redis
- * later (it sat in a socket buffer during a blackhole, or the client resent it after reconnecting)
- * writes nothing and answers -1: the request that sent it already answered 503, and a record
- * created now would only block its key until the lease ran out. Both reply {result, Redis time in
- * ms}, from which the store keeps its estimate of Redis' clock.
+ * The claim scripts carry a deadline: the Redis server time after which the store has given up on
+ * the call (RedisStore's commandTimeout, moved onto Redis' clock). A claim that reaches Redis later
+ * (it sat in a socket buffer during a blackhole, or the client resent it after reconnecting) writes
+ * nothing and answers -1: the request that sent it already answered 503, and a record created now
+ * would only block its key until the lease ran out. They reply {result, Redis time in ms, ...},
+ * from which the store keeps its estimate of Redis' clock.
  */
 
-/** ARGV: id, grace, deadline, field-value pairs. Inserts only when the hash does not exist. */
-export const createScript = script(`
+/**
+ * create and createOrGet. ARGV: id, grace, deadline, purge time, read ("1": answer the existing
+ * record's FIELDS after the result), field-value pairs. Inserts only when the hash does not exist.
+ * Replies {1, t} (created), {0, t} or {0, t, ...FIELDS values} (exists), {-1, t} (too late).
+ */
+export const claimScript = script(`
 local t = server_now()
 if t > tonumber(ARGV[3]) then return {-1, t} end
-if redis.call('EXISTS', KEYS[1]) == 1 then return {0, t} end
-redis.call('HSET', KEYS[1], unpack(ARGV, 4))
-keep(ARGV[1], tonumber(ARGV[2]))
+if ARGV[5] == '1' then
+  local cur = redis.call('HMGET', KEYS[1], ${FIELD_LIST})
+  if cur[${STATUS_AT}] then return {0, t, unpack(cur)} end
+elseif redis.call('EXISTS', KEYS[1]) == 1 then
+  return {0, t}
+end
+redis.call('HSET', KEYS[1], unpack(ARGV, 6))
+local grace = tonumber(ARGV[2])
+keep(ARGV[1], ARGV[4], grace, t)
+trim(grace, t)
 return {1, t}
 `);
 
-/** ARGV: id, grace, channel, expected token, now, deadline, field-value pairs of the new record. */
+/** ARGV: id, grace, channel, expected token, now, deadline, purge time, field-value pairs of the new record. */
 export const takeOverScript = script(`
 local t = server_now()
 if t > tonumber(ARGV[6]) then return {-1, t} end
-local cur = redis.call('HMGET', KEYS[1], 'token', 'status', 'expires_at', 'lease_expires_at')
+local cur = redis.call('HMGET', KEYS[1], 'token', 'status', 'expires_at', 'lease_expires_at', 'watched')
 if cur[1] ~= ARGV[4] then return {0, t} end
 local now = tonumber(ARGV[5])
 local expired = tonumber(cur[3]) <= now
 local lease_over = cur[2] == 'in_progress' and cur[4] and tonumber(cur[4]) <= now
 if not (expired or lease_over) then return {0, t} end
 redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], unpack(ARGV, 7))
-keep(ARGV[1], tonumber(ARGV[2]))
-redis.call('PUBLISH', ARGV[3], 'taken_over')
+redis.call('HSET', KEYS[1], unpack(ARGV, 8))
+local grace = tonumber(ARGV[2])
+keep(ARGV[1], ARGV[7], grace, t)
+trim(grace, t)
+if cur[5] then redis.call('PUBLISH', ARGV[3], 'taken_over') end
 return {1, t}
 `);
 
-/** ARGV: id, grace, token, lease expiry, now. */
+/**
+ * ARGV: id, grace, token, lease expiry, now. The expiry never ends before the lease, so after a
+ * renew the purge time is the (possibly raised) expiry.
+ */
 export const renewScript = script(`
 local cur = redis.call('HMGET', KEYS[1], 'token', 'status', 'expires_at')
 if cur[1] ~= ARGV[3] or cur[2] ~= 'in_progress' then return 0 end
-redis.call('HSET', KEYS[1], 'lease_expires_at', ARGV[4], 'updated_at', ARGV[5])
-if tonumber(cur[3]) < tonumber(ARGV[4]) then redis.call('HSET', KEYS[1], 'expires_at', ARGV[4]) end
-keep(ARGV[1], tonumber(ARGV[2]))
+local purge_at = cur[3]
+if tonumber(cur[3]) < tonumber(ARGV[4]) then
+  purge_at = ARGV[4]
+  redis.call('HSET', KEYS[1], 'lease_expires_at', ARGV[4], 'updated_at', ARGV[5], 'expires_at', ARGV[4])
+else
+  redis.call('HSET', KEYS[1], 'lease_expires_at', ARGV[4], 'updated_at', ARGV[5])
+end
+keep(ARGV[1], purge_at, tonumber(ARGV[2]), server_now())
 return 1
 `);
 
 /** ARGV: id, grace, channel, token, response, completed at, expires at. */
 export const completeScript = script(`
-local cur = redis.call('HMGET', KEYS[1], 'token', 'status')
+local cur = redis.call('HMGET', KEYS[1], 'token', 'status', 'watched')
 if cur[1] ~= ARGV[4] or cur[2] ~= 'in_progress' then return 0 end
 redis.call('HDEL', KEYS[1], 'lease_expires_at')
 redis.call('HSET', KEYS[1], 'status', 'completed', 'response', ARGV[5], 'updated_at', ARGV[6], 'expires_at', ARGV[7])
-keep(ARGV[1], tonumber(ARGV[2]))
-redis.call('PUBLISH', ARGV[3], 'completed')
+keep(ARGV[1], ARGV[7], tonumber(ARGV[2]), server_now())
+if cur[3] then redis.call('PUBLISH', ARGV[3], 'completed') end
 return 1
 `);
 
 /** ARGV: id, channel, token. */
-export const releaseScript = script(`
-local cur = redis.call('HMGET', KEYS[1], 'token', 'status')
+export const releaseScript = new LuaScript(`
+local cur = redis.call('HMGET', KEYS[1], 'token', 'status', 'watched')
 if cur[1] ~= ARGV[3] or cur[2] ~= 'in_progress' then return 0 end
 redis.call('DEL', KEYS[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
-redis.call('PUBLISH', ARGV[2], 'released')
+if cur[3] then redis.call('PUBLISH', ARGV[2], 'released') end
+return 1
+`);
+
+/**
+ * KEYS[1] = a record. Run by a waiter once its subscription is live: marks an in-progress record
+ * as watched (so that completing, releasing or taking it over publishes on its channel) and
+ * answers 1; answers 0 when the record is no longer in progress (the change already happened).
+ * Atomic with those scripts: either they ran first and the waiter reads the change, or they see
+ * the mark and publish to a subscription that is already live. The mark is not part of the record
+ * (get reads FIELDS only) and goes with it; a takeover writes a fresh record without it.
+ */
+export const watchScript = new LuaScript(`
+if redis.call('HGET', KEYS[1], 'status') ~= 'in_progress' then return 0 end
+redis.call('HSET', KEYS[1], 'watched', '1')
 return 1
 `);
 

@@ -82,3 +82,26 @@ async function deleteCandidates(client: RedisClientLike, layout: KeyLayout, now:
     dropped: 0,
   });
 }
+
+/** Due index entries read per request while counting. */
+const COUNT_PAGE = 1000;
+
+/**
+ * countExpired over the bucket indexes: per bucket, pages of the entries due by `now`, each page
+ * checked with one EXISTS of its records (one slot: they share the bucket's hash tag), so entries
+ * whose record Redis already deleted are not counted. The index score is the record's purge time,
+ * rewritten by every script that changes it, so a due entry with a record is a purgeable record.
+ */
+export async function countBuckets(client: RedisClientLike, layout: KeyLayout, now: number): Promise<number> {
+  const counts = await Promise.all(
+    Array.from({ length: layout.buckets }, async (_, bucket) => {
+      let count = 0;
+      for (let offset = 0; ; offset += COUNT_PAGE) {
+        const page = await readPage(client, layout, bucket, now, offset, COUNT_PAGE);
+        if (page.length > 0) count += Number(await client.call('EXISTS', ...page.map((c) => layout.recordKey(bucket, c.id))));
+        if (page.length < COUNT_PAGE) return count;
+      }
+    }),
+  );
+  return counts.reduce((sum, n) => sum + n, 0);
+}

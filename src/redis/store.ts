@@ -1,14 +1,14 @@
 import type { IdempotencyRecord, RecordScope } from '../core/record.js';
-import type { Completion, IdempotencyStore } from '../core/store.js';
-import { RedisUnavailableError, bounded } from './bound.js';
+import type { Completion, CreateOrGet, IdempotencyStore } from '../core/store.js';
+import { type GaveUp, RedisUnavailableError, bounded } from './bound.js';
 import type { RedisClientLike } from './client.js';
-import { FIELDS, fromValues, toFieldPairs } from './fields.js';
+import { FIELDS, fromValues, purgeTime, toFieldPairs } from './fields.js';
 import { KeyLayout } from './keys.js';
-import { completeScript, createScript, releaseScript, renewScript, takeOverScript } from './lua.js';
+import { claimScript, completeScript, releaseScript, renewScript, takeOverScript, watchScript } from './lua.js';
 import type { LuaScript } from './script.js';
 import { ChangeNotifier } from './notifier.js';
 import { type RedisStoreOptions, type ResolvedRedisOptions, resolveRedisOptions } from './options.js';
-import { purgeBuckets } from './purge.js';
+import { countBuckets, purgeBuckets } from './purge.js';
 
 /**
  * Idempotency records in Redis or Redis Cluster (through ioredis).
@@ -49,8 +49,22 @@ export class RedisStore implements IdempotencyStore {
   }
 
   async create(record: IdempotencyRecord): Promise<boolean> {
+    return (await this.insert(record, false))[0] === 1;
+  }
+
+  /** create, and the existing record when there is one, in one script (a replay is one round trip). */
+  async createOrGet(record: IdempotencyRecord): Promise<CreateOrGet> {
+    const reply = await this.insert(record, true);
+    if (reply[0] === 1) return { created: true };
+    return { created: false, existing: fromValues(reply, 2) };
+  }
+
+  private insert(record: IdempotencyRecord, read: boolean): Promise<unknown[]> {
     const k = this.layout.of(record);
-    return this.claim(record, createScript, [k.record, k.index], (deadline) => [k.id, this.config.expiryGraceMs, deadline, ...toFieldPairs(record)]);
+    const purgeAt = String(purgeTime(record));
+    return this.claim(record, claimScript, [k.record, k.index], (deadline) => [
+      k.id, this.config.expiryGraceMs, deadline, purgeAt, read ? '1' : '0', ...toFieldPairs(record),
+    ]);
   }
 
   async get(scope: RecordScope): Promise<IdempotencyRecord | null> {
@@ -59,9 +73,11 @@ export class RedisStore implements IdempotencyStore {
 
   async takeOver(record: IdempotencyRecord, expectedToken: string, now: number): Promise<boolean> {
     const k = this.layout.of(record);
-    return this.claim(record, takeOverScript, [k.record, k.index], (deadline) => [
-      k.id, this.config.expiryGraceMs, k.channel, expectedToken, String(now), deadline, ...toFieldPairs(record),
+    const purgeAt = String(purgeTime(record));
+    const reply = await this.claim(record, takeOverScript, [k.record, k.index], (deadline) => [
+      k.id, this.config.expiryGraceMs, k.channel, expectedToken, String(now), deadline, purgeAt, ...toFieldPairs(record),
     ]);
+    return reply[0] === 1;
   }
 
   // renew, complete and release carry no deadline: run late they change nothing or what their
@@ -96,16 +112,27 @@ export class RedisStore implements IdempotencyStore {
   }
 
   /**
+   * How many records are purgeable at `now` (what purgeExpired would delete without a limit): the
+   * entries of every bucket's index due by `now` whose record Redis has not already deleted. Reads
+   * the due entries page by page (one bucket at a time per request), so it costs about as much as
+   * listing them; for `oncely purge --dry-run`.
+   */
+  async countExpired(now: number): Promise<number> {
+    return countBuckets(this.boundedClient, this.layout, now);
+  }
+
+  /**
    * Resolves when the holder of `scope` completes or releases it (pub/sub), or after `timeoutMs`.
    * Expired leases are not announced; the engine's re-read after the timeout finds them.
    */
   async waitForChange(scope: RecordScope, timeoutMs: number): Promise<void> {
     if (!this.notifier) return new Promise((resolve) => setTimeout(resolve, Math.max(0, timeoutMs)));
     const k = this.layout.of(scope);
-    return this.notifier.wait(k.channel, timeoutMs, async () => (await this.bounded(() => this.client.call('HGET', k.record, 'status'))) === 'in_progress');
+    // Once subscribed: mark the record as watched (its holder then publishes) unless it already changed.
+    return this.notifier.wait(k.channel, timeoutMs, async () => Number(await this.bounded(() => watchScript.run(this.client, [k.record], []))) === 1);
   }
 
-  private bounded<T>(fn: (giveUpAt: number, gaveUp: AbortSignal) => Promise<T>): Promise<T> {
+  private bounded<T>(fn: (giveUpAt: number, gaveUp: GaveUp) => Promise<T>): Promise<T> {
     return bounded(this.client, this.config.commandTimeoutMs, fn);
   }
 
@@ -118,21 +145,22 @@ export class RedisStore implements IdempotencyStore {
    * after the caller got its 503 is released at once, so its key is not blocked until the lease
    * runs out.
    */
-  private claim(record: IdempotencyRecord, script: LuaScript, keys: string[], args: (deadline: string) => (string | number)[]): Promise<boolean> {
+  private claim(record: IdempotencyRecord, script: LuaScript, keys: string[], args: (deadline: string) => (string | number)[]): Promise<unknown[]> {
     return this.bounded(async (giveUpAt, gaveUp) => {
       for (let attempt = 0; ; attempt++) {
         const deadline = giveUpAt + (await this.redisClockOffset());
         const sentAt = Date.now();
         const reply = (await script.run(this.client, keys, args(String(deadline)))) as unknown[];
-        if (!Array.isArray(reply) || reply.length !== 2) throw new Error('RedisStore: unexpected claim script reply.');
+        if (!Array.isArray(reply) || reply.length < 2) throw new Error('RedisStore: unexpected claim script reply.');
         const result = Number(reply[0]);
+        reply[0] = result;
         // Too late: the caller was already told the store is unavailable. Undo, learn and retry nothing.
         if (gaveUp.aborted || Date.now() >= giveUpAt) {
           if (result === 1) this.release(record, record.token).catch(() => undefined);
           throw new RedisUnavailableError('the claim was answered after commandTimeout.');
         }
         this.learnClock(Number(reply[1]), sentAt, result === -1);
-        if (result !== -1) return result === 1;
+        if (result !== -1) return reply;
         if (attempt > 0) throw new RedisUnavailableError("Redis refused the claim as late twice: its clock keeps jumping ahead of this server's.");
       }
     });

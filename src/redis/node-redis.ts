@@ -1,0 +1,116 @@
+import { ConfigurationError } from '../core/errors.js';
+import type { RedisClientLike, RedisSubscriberLike } from './client.js';
+
+/*
+ * node-redis (the `redis` / `@redis/client` package, v5 and later) behind the store's
+ * RedisClientLike. Typed structurally, like RedisClientLike, so that this package never imports
+ * node-redis at runtime or in its type declarations.
+ */
+
+type Listener = (...args: never[]) => void;
+
+/** What the adapter uses of a node-redis client or cluster, besides how each sends a command. */
+interface NodeRedisCommon {
+  readonly isOpen: boolean;
+  readonly isReady: boolean;
+  connect(): Promise<unknown>;
+  /** node-redis: `(message, channel)` for each message on the channel. */
+  subscribe(channel: string, listener: (message: string, channel: string) => void): Promise<unknown>;
+  unsubscribe(channel: string): Promise<unknown>;
+  on(event: string, listener: Listener): unknown;
+  once(event: string, listener: Listener): unknown;
+  removeListener(event: string, listener: Listener): unknown;
+  /** Closes at once (node-redis v5+). */
+  destroy(): void;
+}
+
+/** A node-redis client: `createClient(...)` (connected by you). */
+export interface NodeRedisClientLike extends NodeRedisCommon {
+  sendCommand(args: string[]): Promise<unknown>;
+  duplicate(): NodeRedisClientLike;
+}
+
+/** A node-redis cluster: `createCluster(...)` (connected by you). */
+export interface NodeRedisClusterLike extends NodeRedisCommon {
+  sendCommand(firstKey: string | undefined, isReadonly: boolean | undefined, args: string[]): Promise<unknown>;
+  duplicate(): NodeRedisClusterLike;
+  getSlotMaster(slot: number): unknown;
+}
+
+/**
+ * Wraps a connected node-redis client or cluster for `new RedisStore({ client: fromNodeRedis(client) })`.
+ * Your client stays yours (the store never closes it); the store's pub/sub connection is a
+ * `duplicate()` of it, opened on first use and closed by `store.close()`.
+ *
+ * Commands always go to the master of the key's slot (never `isReadonly`, so never to a replica
+ * that may lag). While the client is not ready (connecting or reconnecting) the store waits for it
+ * within `commandTimeout`, then fails; node-redis does not tell a first connection from a reconnect.
+ */
+export function fromNodeRedis(client: NodeRedisClientLike | NodeRedisClusterLike): RedisClientLike {
+  if (!client || typeof client.sendCommand !== 'function' || typeof client.duplicate !== 'function') {
+    throw new ConfigurationError('fromNodeRedis needs a node-redis client (createClient) or cluster (createCluster).');
+  }
+  return wrap(client);
+}
+
+function isCluster(client: NodeRedisClientLike | NodeRedisClusterLike): client is NodeRedisClusterLike {
+  return typeof (client as Partial<NodeRedisClusterLike>).getSlotMaster === 'function';
+}
+
+/** The key a command routes by in a Cluster: the first key of a script, else the first argument. */
+function firstKey(command: string, args: string[]): string | undefined {
+  const name = command.toUpperCase();
+  if (name === 'EVALSHA' || name === 'EVAL') return Number(args[1]) > 0 ? args[2] : undefined;
+  if (name === 'TIME' || name === 'PING') return undefined;
+  return args[0];
+}
+
+function wrap(client: NodeRedisClientLike | NodeRedisClusterLike): RedisClientLike & RedisSubscriberLike {
+  const cluster = isCluster(client);
+  // The cluster announces readiness as "connect"; a single client as "ready". "close" is "end" for both.
+  const eventName = (event: 'ready' | 'close') => (event === 'ready' ? (cluster ? 'connect' : 'ready') : 'end');
+  const messageListeners = new Set<(channel: string, message: string) => void>();
+  const onMessage = (message: string, channel: string) => {
+    for (const listener of messageListeners) listener(channel, message);
+  };
+  const wrapped: RedisClientLike & RedisSubscriberLike = {
+    call(command, ...args) {
+      const strings = args.map(String);
+      return cluster
+        ? (client as NodeRedisClusterLike).sendCommand(firstKey(command, strings), false, [command, ...strings])
+        : (client as NodeRedisClientLike).sendCommand([command, ...strings]);
+    },
+    duplicate() {
+      // The store's own subscriber connection: opened now (the first SUBSCRIBE waits for it within
+      // commandTimeout). A failed connect is reported as an 'error' event, which the store listens to.
+      const copy = client.duplicate();
+      copy.on('error', () => undefined);
+      copy.connect().catch(() => undefined);
+      return wrap(copy);
+    },
+    get status() {
+      return client.isReady ? 'ready' : client.isOpen ? 'connecting' : 'end';
+    },
+    once(event, listener) {
+      return client.once(eventName(event), listener);
+    },
+    removeListener(event, listener) {
+      return client.removeListener(eventName(event), listener);
+    },
+    subscribe(...channels) {
+      return Promise.all(channels.map((channel) => client.subscribe(channel, onMessage)));
+    },
+    unsubscribe(...channels) {
+      return Promise.all(channels.map((channel) => client.unsubscribe(channel)));
+    },
+    on(event: 'message' | 'error', listener: ((channel: string, message: string) => void) | ((error: Error) => void)) {
+      if (event === 'message') messageListeners.add(listener as (channel: string, message: string) => void);
+      else client.on('error', listener as Listener);
+      return undefined;
+    },
+    disconnect() {
+      if (client.isOpen) client.destroy();
+    },
+  };
+  return wrapped;
+}
