@@ -4,6 +4,9 @@ import { cpus, totalmem } from 'node:os';
 import { Redis } from 'ioredis';
 import { type SqlBackendName, REDIS_URL, prismaClient } from './backends.js';
 
+// Read when the bench starts: dist/ may be rebuilt (or briefly absent) by the time the report is written.
+const BUILT_AT = builtAt();
+
 /** What the numbers were measured on: CPU, memory, Node and the database servers' versions. */
 export async function describeMachine(backends: string[]): Promise<string[]> {
   const lines = [
@@ -37,7 +40,7 @@ export async function describeMachine(backends: string[]): Promise<string[]> {
     }
   }
   lines.push(`Databases (all on loopback): ${versions.join('; ')}.`);
-  lines.push(`Code measured: oncely's dist/ built ${builtAt()}, at commit ${commit()} (the bench imports dist, as users do).`);
+  lines.push(`Code measured: oncely's dist/ built ${BUILT_AT}, at commit ${commit()} (the bench imports dist, as users do).`);
   return lines;
 }
 

@@ -73,7 +73,7 @@ export async function statementCounts(report: Report, frameworks: Framework[], b
   report.add({
     title: 'Statements per request, counted at the Prisma driver adapter',
     notes: [
-      `${requests} sequential requests per path, after a warm-up (the one-time table check is not counted). "oncely" = statements on the idempotency table; "transaction control" = transaction starts (BEGIN, plus SET TRANSACTION ISOLATION LEVEL on PostgreSQL and MariaDB, counted as one), savepoints and commits; "other" = the mutation's own create. Exact counts, not timings.`,
+      `${requests} sequential requests per path, after a warm-up (the one-time table check is not counted). "oncely" = statements on the idempotency table; "transaction control" = transaction starts (BEGIN, plus SET TRANSACTION ISOLATION LEVEL on PostgreSQL and MariaDB, counted as one), savepoints and commits; "other" = the mutation's own create. On MariaDB Prisma runs a create as its own transaction (BEGIN, INSERT, SELECT, COMMIT): those show as 2 control + 2 other on every path that runs the mutation, bare cost that oncely does not add. Exact counts, not timings.`,
     ],
     header: ['where', 'path', 'oncely', 'transaction control', 'other (the mutation)', 'total'],
     rows: results.map((r) => [r.where, r.path, fmt(r.perRequest.oncely), fmt(r.perRequest.control), fmt(r.perRequest.other), fmt(r.perRequest.oncely + r.perRequest.control + r.perRequest.other)]),
