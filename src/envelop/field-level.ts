@@ -56,7 +56,9 @@ export function collectRootFields(
   if (!mutationType) return undefined;
   const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], rawVariables ?? {});
   if (coerced.errors) return undefined;
-  const variables = coerced.coerced;
+  // Only handed back to graphql's getArgumentValues / getDirectiveValues, in the form each major
+  // takes: graphql 16 answers { coerced } and takes that map; 17 answers and takes { variableValues }.
+  const variables = 'coerced' in coerced ? coerced.coerced : (coerced as unknown as { variableValues: Record<string, unknown> }).variableValues;
   const fragments = new Map(
     document.definitions.flatMap((d) => (d.kind === Kind.FRAGMENT_DEFINITION ? [[d.name.value, d.selectionSet] as const] : [])),
   );
