@@ -37,27 +37,45 @@ const USABLE = new Set(['ready', 'wait']);
  * A command the store gave up on may still reach Redis later (it sat in a socket buffer, or a
  * client resent it): every store step is written so that running late is harmless (see lua.ts).
  */
-export async function bounded<T>(client: unknown, timeoutMs: number, fn: (giveUpAt: number, gaveUp: GaveUp) => Promise<T>): Promise<T> {
+export function bounded<T>(client: unknown, timeoutMs: number, fn: (giveUpAt: number, gaveUp: GaveUp) => Promise<T>): Promise<T> {
   const giveUpAt = Date.now() + timeoutMs;
-  const waiting = connected(client as Observable, timeoutMs);
-  if (waiting) await waiting; // no extra tick on the usual path: the client is ready
+  let waiting: Promise<void> | void;
+  try {
+    waiting = connected(client as Observable, timeoutMs);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  // Not async, so the usual path (the client is ready) costs no extra ticks.
+  return waiting ? waiting.then(() => run(giveUpAt, timeoutMs, fn)) : run(giveUpAt, timeoutMs, fn);
+}
+
+function run<T>(giveUpAt: number, timeoutMs: number, fn: (giveUpAt: number, gaveUp: GaveUp) => Promise<T>): Promise<T> {
   // A plain flag, not an AbortController: this runs for every command, and nothing listens for the abort.
   const gaveUp: GaveUp = { aborted: false };
-  const work = fn(giveUpAt, gaveUp);
-  const remaining = giveUpAt - Date.now();
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
+  let work: Promise<T>;
+  try {
+    work = fn(giveUpAt, gaveUp);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  // One timer and a plain promise (no Promise.race, no extra awaits): this wraps every command.
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => {
       gaveUp.aborted = true;
       reject(new RedisUnavailableError(`Redis did not answer within ${timeoutMs} ms (commandTimeout).`));
-    }, Math.max(0, remaining));
+    }, Math.max(0, giveUpAt - Date.now()));
+    // After the timeout the promise is settled: a late answer or failure has nobody to report to.
+    work.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
   });
-  work.catch(() => undefined); // a late failure after the timeout has nobody to report to
-  try {
-    return await Promise.race([work, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** Set once the store gave up on a call. */

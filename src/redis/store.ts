@@ -148,7 +148,7 @@ export class RedisStore implements IdempotencyStore {
   private claim(record: IdempotencyRecord, script: LuaScript, keys: string[], args: (deadline: string) => (string | number)[]): Promise<unknown[]> {
     return this.bounded(async (giveUpAt, gaveUp) => {
       for (let attempt = 0; ; attempt++) {
-        const deadline = giveUpAt + (await this.redisClockOffset());
+        const deadline = giveUpAt + (this.redisClock?.offset ?? (await this.redisClockOffset()));
         const sentAt = Date.now();
         const reply = (await script.run(this.client, keys, args(String(deadline)))) as unknown[];
         if (!Array.isArray(reply) || reply.length < 2) throw new Error('RedisStore: unexpected claim script reply.');
