@@ -18,6 +18,7 @@ export const entries = {
   'client-tanstack-query': 'src/client/tanstack-query.ts',
   'client-react-query': 'src/client/react-query.ts',
   'client-trpc': 'src/client/trpc.ts',
+  otel: 'src/otel/index.ts',
 };
 
 export default defineConfig([{

@@ -26,6 +26,7 @@ export {
 } from './core/errors.js';
 export type { IdempotencyErrorCode } from './core/errors.js';
 export type { EventHandler, IdempotencyEvent, IdempotencyEventType } from './core/events.js';
+export type { CallTrace, IdempotencyTelemetry, StepDetails, StepSpan, StoreMethod, TracedCall, TracedStep } from './core/telemetry.js';
 export { fingerprint } from './core/fingerprint.js';
 export type { PurgeOptions } from './core/purge.js';
 export { ReleaseRefusedError, revisionOf } from './core/inspect.js';

@@ -1,0 +1,130 @@
+import { type Attributes, type Context, type Meter, type Span, SpanKind, SpanStatusCode, type Tracer, context, metrics, trace } from '@opentelemetry/api';
+import type { IdempotencyEvent } from '../core/events.js';
+import type { CallTrace, IdempotencyTelemetry, StepDetails, StepSpan, StoreMethod, TracedCall, TracedStep } from '../core/telemetry.js';
+import { type IdentifierHashing, identifierFormat } from './identifiers.js';
+import { Instruments } from './metrics.js';
+import { fromTraceparent, toTraceparent } from './traceparent.js';
+
+export interface OpenTelemetryOptions {
+  /** Default: the global tracer provider's tracer "oncely" (a no-op until an SDK is registered). */
+  tracer?: Tracer;
+  /** Default: the global meter provider's meter "oncely", looked up at the first call. */
+  meter?: Meter;
+  /**
+   * Tenants and keys in span attributes: hashed (default true, a SHA-256 prefix), as they are
+   * (false), or through your function (e.g. an HMAC with a secret). Operations are never hashed.
+   */
+  hashIdentifiers?: IdentifierHashing;
+}
+
+const SPAN_NAMES: Record<TracedStep, string> = {
+  claim: 'oncely.claim',
+  wait: 'oncely.wait',
+  execute: 'oncely.execute',
+  replay: 'oncely.replay',
+  complete: 'oncely.complete',
+  release: 'oncely.release',
+  renew: 'oncely.lease.renew',
+};
+
+/**
+ * Traces and metrics through `@opentelemetry/api`:
+ * `new Idempotency({ store, telemetry: openTelemetry() })`, or the same option on the Yoga plugin
+ * and the tRPC middleware. See docs/observability.md for the spans, attributes and metrics.
+ */
+export function openTelemetry(options: OpenTelemetryOptions = {}): IdempotencyTelemetry {
+  if (options === null || typeof options !== 'object') throw new TypeError('openTelemetry(options): options must be an object.');
+  const { hashIdentifiers } = options;
+  if (hashIdentifiers !== undefined && typeof hashIdentifiers !== 'boolean' && typeof hashIdentifiers !== 'function') {
+    throw new TypeError('openTelemetry: hashIdentifiers must be true, false or a function (value: string) => string.');
+  }
+  const tracer = options.tracer ?? trace.getTracer('oncely');
+  const identifier = identifierFormat(hashIdentifiers);
+  let instruments: Instruments | undefined;
+  const meters = () => (instruments ??= new Instruments(options.meter ?? metrics.getMeter('oncely')));
+
+  return {
+    call(call: TracedCall): CallTrace {
+      const parent = context.active();
+      const attributes: Attributes = {
+        'oncely.operation': call.operation,
+        'oncely.tenant': identifier(call.tenant),
+        'oncely.key': identifier(call.key),
+        'oncely.store': call.store,
+      };
+      return {
+        start(step, parentStep) {
+          const within = parentStep instanceof OtelStep ? trace.setSpan(parent, parentStep.span) : parent;
+          const span = tracer.startSpan(SPAN_NAMES[step], { kind: SpanKind.INTERNAL, attributes }, within);
+          if (step !== 'execute') return new OtelStep(span);
+          // A claim is in flight while its work span is open.
+          const held = { 'oncely.operation': call.operation, 'oncely.store': call.store };
+          meters().inFlight.add(1, held);
+          return new OtelStep(span, () => meters().inFlight.add(-1, held));
+        },
+        within(step, work) {
+          return step instanceof OtelStep ? context.with(activeIn(parent, step.span), work) : work();
+        },
+        traceContext(step) {
+          return step instanceof OtelStep ? toTraceparent(step.span.spanContext()) : undefined;
+        },
+      };
+    },
+    storeCall(method: StoreMethod, durationMs: number, failed: boolean, store: string) {
+      meters().storeCall(method, durationMs, failed, store);
+    },
+    event(event: IdempotencyEvent) {
+      meters().count(event);
+    },
+  };
+}
+
+function activeIn(parent: Context, span: Span): Context {
+  return trace.setSpan(parent, span);
+}
+
+/** One step's span; ends once, however often end() is called. */
+class OtelStep implements StepSpan {
+  private ended = false;
+
+  constructor(
+    readonly span: Span,
+    private readonly onEnd?: () => void,
+  ) {}
+
+  set(details: StepDetails): void {
+    const attributes: Attributes = {};
+    if (details.fence !== undefined) attributes['oncely.fence'] = details.fence;
+    if (details.replayed !== undefined) attributes['oncely.replayed'] = details.replayed;
+    if (details.outcome !== undefined) attributes['oncely.outcome'] = details.outcome;
+    if (details.claim !== undefined) attributes['oncely.claim'] = details.claim;
+    this.span.setAttributes(attributes);
+  }
+
+  fail(error: unknown): void {
+    const described = describe(error);
+    this.span.recordException(described);
+    this.span.setAttribute('error.type', described.code ?? described.name);
+    this.span.setStatus({ code: SpanStatusCode.ERROR, message: described.message });
+  }
+
+  link(traceContext: string): void {
+    const linked = fromTraceparent(traceContext);
+    if (linked) this.span.addLink({ context: linked, attributes: { 'oncely.link': 'original_execution' } });
+  }
+
+  end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.span.end();
+    this.onEnd?.();
+  }
+}
+
+function describe(error: unknown): { name: string; message: string; code?: string; stack?: string } {
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    return { name: error.name, message: error.message, ...(typeof code === 'string' ? { code } : {}), ...(error.stack ? { stack: error.stack } : {}) };
+  }
+  return { name: typeof error, message: String(error) };
+}
