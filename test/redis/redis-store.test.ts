@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
-import { afterAll, describe, expect, expectTypeOf, it } from 'vitest';
+import type { RedisClientType, RedisClusterType } from '@redis/client';
+import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
 import type { IdempotencyRecord, RecordScope } from '../../src/index.js';
 import { ConfigurationError } from '../../src/index.js';
-import { type RedisClientLike, RedisStore } from '../../src/redis/index.js';
-import { deletePrefix, localRedis, localRedisAvailable, uniquePrefix } from './support/redis.js';
+import { type NodeRedisClientLike, type NodeRedisClusterLike, type RedisClientLike, RedisStore, fromNodeRedis } from '../../src/redis/index.js';
+import { CLIENT_KINDS, deletePrefix, localRedis, localRedisAvailable, localStoreClient, uniquePrefix } from './support/redis.js';
 
 const available = localRedisAvailable();
 const prefix = uniquePrefix('store');
@@ -37,6 +38,13 @@ describe('RedisStore options and types', () => {
     expectTypeOf<Cluster>().toMatchTypeOf<RedisClientLike>();
   });
 
+  it('accepts node-redis clients and clusters through fromNodeRedis, and refuses anything else', () => {
+    expectTypeOf<RedisClientType>().toMatchTypeOf<NodeRedisClientLike>();
+    expectTypeOf<RedisClusterType>().toMatchTypeOf<NodeRedisClusterLike>();
+    expect(() => fromNodeRedis({} as never)).toThrow(ConfigurationError);
+    expect(() => fromNodeRedis(null as never)).toThrow(/node-redis client \(createClient\) or cluster \(createCluster\)/);
+  });
+
   it('refuses a missing client, a prefix with braces and a bucket count out of range', () => {
     const client = { call: async () => null, duplicate: () => { throw new Error('unused'); } } as unknown as RedisClientLike;
     expect(() => new RedisStore({} as never)).toThrow(ConfigurationError);
@@ -59,11 +67,16 @@ describe('RedisStore options and types', () => {
   });
 });
 
-describe.skipIf(!available)('RedisStore on the local Redis: TTL, purge, notifications', () => {
+// The store runs on `storeClient` (ioredis or node-redis); the assertions read Redis through `client` (ioredis).
+describe.skipIf(!available).each(CLIENT_KINDS)('RedisStore on the local Redis through %s: TTL, purge, notifications', (kind) => {
   const client = available ? localRedis() : (undefined as unknown as Redis);
+  let opened: Awaited<ReturnType<typeof localStoreClient>>;
+  beforeAll(async () => {
+    opened = await localStoreClient(kind);
+  });
   const stores: RedisStore[] = [];
   const storeWith = (options: Partial<ConstructorParameters<typeof RedisStore>[0]> = {}) => {
-    const store = new RedisStore({ client, prefix: `${prefix}${randomUUID().slice(0, 6)}:`, ...options });
+    const store = new RedisStore({ client: opened.client, prefix: `${prefix}${randomUUID().slice(0, 6)}:`, ...options });
     stores.push(store);
     return store;
   };
@@ -72,6 +85,81 @@ describe.skipIf(!available)('RedisStore on the local Redis: TTL, purge, notifica
     for (const store of stores) store.close();
     await deletePrefix(client, prefix);
     client.disconnect();
+    await opened.close();
+  });
+
+  it('answers a replay in one round trip: createOrGet returns the existing record from the claim script', async () => {
+    const calls: string[] = [];
+    const counting: RedisClientLike = {
+      call: (command, ...args) => {
+        calls.push(command);
+        return opened.client.call(command, ...args);
+      },
+      duplicate: () => opened.client.duplicate(),
+    };
+    const store = new RedisStore({ client: counting, prefix: `${prefix}${randomUUID().slice(0, 6)}:` });
+    stores.push(store);
+    const first = record();
+    expect(await store.createOrGet(first)).toEqual({ created: true });
+    const now = Date.now();
+    expect(await store.complete(first, first.token, { response: 'r', completedAt: now, expiresAt: now + 60_000 })).toBe(true);
+    calls.length = 0;
+    const retry = { ...first, token: randomUUID(), fingerprint: 'e'.repeat(64) };
+    const completed = { ...first, status: 'completed', response: 'r', leaseExpiresAt: null, updatedAt: now, expiresAt: now + 60_000 };
+    expect(await store.createOrGet(retry)).toEqual({ created: false, existing: completed });
+    expect(calls).toEqual(['EVALSHA']);
+  });
+
+  it('publishes a change only for a record a waiter watches', async () => {
+    const store = storeWith();
+    const listener = client.duplicate();
+    const heard: string[] = [];
+    listener.on('message', (_channel: string, message: string) => heard.push(message));
+    const unwatched = record();
+    const watched = record();
+    await listener.subscribe(store.layout.of(unwatched).channel, store.layout.of(watched).channel);
+    try {
+      await store.create(unwatched);
+      await store.complete(unwatched, unwatched.token, { response: 'x', completedAt: Date.now(), expiresAt: Date.now() + 60_000 });
+      await store.create(watched);
+      const waiting = store.waitForChange(watched, 5000);
+      await sleep(150); // subscribed and marked
+      await store.complete(watched, watched.token, { response: 'x', completedAt: Date.now(), expiresAt: Date.now() + 60_000 });
+      await waiting;
+      await sleep(50);
+      expect(heard).toEqual(['completed']);
+      // The mark is not part of the record.
+      expect(await store.get(watched)).toEqual({ ...watched, status: 'completed', response: 'x', leaseExpiresAt: null, updatedAt: expect.any(Number), expiresAt: expect.any(Number) });
+    } finally {
+      listener.disconnect();
+    }
+  });
+
+  it('counts exactly the records purgeExpired would delete, not index entries Redis already expired', async () => {
+    const store = storeWith({ buckets: 4, expiryGrace: '200ms' });
+    const base = Date.UTC(2400, 0, 1);
+    const now = base + 10_000;
+    const completed = Array.from({ length: 30 }, (_, i) => record({ createdAt: base, expiresAt: base + i * 1000, leaseExpiresAt: base }));
+    for (const r of completed) {
+      await store.create(r);
+      await store.complete(r, r.token, { response: 'r', completedAt: base, expiresAt: r.expiresAt });
+    }
+    // In progress: purgeable once both expiry and lease are over.
+    await store.create(record({ createdAt: base, expiresAt: base, leaseExpiresAt: base + 5_000 }));
+    await store.create(record({ createdAt: base, expiresAt: base, leaseExpiresAt: base + 50_000 }));
+    // Expired by the real clock: Redis deletes it after the grace, its index entry dangles.
+    const gone = record({ expiresAt: Date.now() + 50, leaseExpiresAt: Date.now() + 50 });
+    await store.create(gone);
+    await sleep(400);
+    expect(await store.get(gone)).toBeNull();
+    const index = store.layout.of(gone).index;
+    expect(await client.zscore(index, store.layout.of(gone).id)).not.toBeNull(); // the entry dangles
+    // Completed with expiry base .. base + 10 s (11), and the in-progress record whose lease ended at + 5 s.
+    expect(await store.countExpired(now)).toBe(12);
+    expect(await store.countExpired(base - 1)).toBe(0);
+    expect(await store.purgeExpired(now, 1000)).toBe(12);
+    expect(await store.countExpired(now)).toBe(0);
+    expect(await store.countExpired(base + 60_000)).toBe(30 - 11 + 1);
   });
 
   it('sets the Redis TTL to the expiry plus the grace, and to at least the grace for records already past it', async () => {

@@ -1,23 +1,31 @@
-import { afterAll, describe, it } from 'vitest';
-import { RedisStore } from '../../src/redis/index.js';
+import { afterAll, beforeAll, describe, it } from 'vitest';
+import { type RedisClientLike, RedisStore } from '../../src/redis/index.js';
 import { runStoreContract } from '../../src/testing/index.js';
-import { deletePrefix, localRedis, localRedisAvailable, uniquePrefix } from './support/redis.js';
+import { CLIENT_KINDS, deletePrefix, localRedis, localRedisAvailable, localStoreClient, uniquePrefix } from './support/redis.js';
 
 const available = localRedisAvailable();
-const client = available ? localRedis() : undefined;
-const prefix = uniquePrefix('contract');
 
-describe.skipIf(!available)('RedisStore on the local Redis', () => {
-  const store = new RedisStore({ client: client!, prefix });
-  runStoreContract({ name: 'RedisStore (standalone)', store: () => store, describe, it });
-  // The same promises with one bucket (every record in one index) and with pub/sub off.
-  const single = new RedisStore({ client: client!, prefix: `${prefix}single:`, buckets: 1, notifications: false });
-  runStoreContract({ name: 'RedisStore (one bucket, polling)', store: () => single, describe, it });
+// The same promises through ioredis and through node-redis (fromNodeRedis).
+describe.skipIf(!available).each(CLIENT_KINDS)('RedisStore on the local Redis through %s', (kind) => {
+  const prefix = uniquePrefix(`contract-${kind}`);
+  let opened: { client: RedisClientLike; close(): Promise<void> };
+  let store: RedisStore;
+  let single: RedisStore;
+  beforeAll(async () => {
+    opened = await localStoreClient(kind);
+    store = new RedisStore({ client: opened.client, prefix });
+    // The same promises with one bucket (every record in one index) and with pub/sub off.
+    single = new RedisStore({ client: opened.client, prefix: `${prefix}single:`, buckets: 1, notifications: false });
+  });
+  runStoreContract({ name: `RedisStore (standalone, ${kind})`, store: () => store, describe, it });
+  runStoreContract({ name: `RedisStore (one bucket, polling, ${kind})`, store: () => single, describe, it });
 
   afterAll(async () => {
     store.close();
     single.close();
-    await deletePrefix(client!, prefix);
-    client!.disconnect();
+    const cleaner = localRedis();
+    await deletePrefix(cleaner, prefix);
+    cleaner.disconnect();
+    await opened.close();
   });
 });

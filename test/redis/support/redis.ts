@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { type RedisClientType, createClient } from '@redis/client';
 import { Redis } from 'ioredis';
 import { inject } from 'vitest';
+import { type RedisClientLike, fromNodeRedis } from '../../../src/redis/index.js';
 import { services } from '../../support/services.js';
 
 /** True when the local Redis answered in global setup (always true in CI, where setup fails otherwise). */
@@ -25,4 +27,23 @@ export async function deletePrefix(client: Redis, prefix: string): Promise<void>
     cursor = next;
     if (keys.length > 0) await client.del(...keys);
   } while (cursor !== '0');
+}
+
+/** A connected node-redis client on the local Redis (the `redis` / `@redis/client` package). */
+export async function localNodeRedis(): Promise<RedisClientType> {
+  return (await createClient({ url: services.redis.url }).on('error', () => undefined).connect()) as RedisClientType;
+}
+
+/** The two clients the store supports, by name: each test file runs its cases on both. */
+export const CLIENT_KINDS = ['ioredis', 'node-redis'] as const;
+export type ClientKind = (typeof CLIENT_KINDS)[number];
+
+/** A store client of `kind` on the local Redis, and how to close it. */
+export async function localStoreClient(kind: ClientKind): Promise<{ client: RedisClientLike; close(): Promise<void> }> {
+  if (kind === 'ioredis') {
+    const client = localRedis();
+    return { client, close: async () => client.disconnect() };
+  }
+  const client = await localNodeRedis();
+  return { client: fromNodeRedis(client), close: async () => client.destroy() };
 }
