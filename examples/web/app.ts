@@ -86,8 +86,11 @@ const STATIC: Record<string, string> = {
   '/index.html': 'index.html',
   '/app.js': 'app.js',
   '/app.js.map': 'app.js.map',
+  '/favicon.svg': 'favicon.svg',
+  // Browsers ask for /favicon.ico whatever the page links: the same icon, so that no request fails.
+  '/favicon.ico': 'favicon.svg',
 };
-const TYPES: Record<string, string> = { html: 'text/html; charset=utf-8', js: 'text/javascript; charset=utf-8', map: 'application/json' };
+const TYPES: Record<string, string> = { html: 'text/html; charset=utf-8', js: 'text/javascript; charset=utf-8', map: 'application/json', svg: 'image/svg+xml' };
 
 function serveStatic(path: string, res: ServerResponse): void {
   const name = STATIC[path];
@@ -120,7 +123,8 @@ async function forward(req: IncomingMessage, res: ServerResponse, apiUrl: string
 
   // The server has answered: the mutation ran (or was replayed). Now the "network" misbehaves.
   const mode = req.headers[NETWORK_HEADER] as NetworkMode | undefined;
-  const ranNow = isMutation(req, body) && response.headers.get('idempotent-replayed') !== 'true';
+  // Only answers of mutations that ran: replays and refusals (4xx before anything ran) pass.
+  const ranNow = isMutation(req, body) && response.status < 400 && response.headers.get('idempotent-replayed') !== 'true';
   if (ranNow && mode === 'drop') {
     await sleep(timing.dropAfterMs);
     // The connection dies in the middle of the answer. (Closing it before any byte is not enough:

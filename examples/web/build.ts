@@ -7,7 +7,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const dist = join(here, 'dist');
 
 /**
- * Bundles the page (src/main.tsx, React 19) into dist/app.js and copies index.html. The oncely
+ * Bundles the page (src/main.tsx, React 19) into dist/app.js and copies index.html and the icon. The oncely
  * imports resolve to the built package (dist/ at the repo root): run `npm run build` first.
  */
 export async function buildWebDemo(): Promise<void> {
@@ -27,7 +27,7 @@ export async function buildWebDemo(): Promise<void> {
     // tsup's bare chunk imports in the built package are harmless (package.json says sideEffects: false).
     logOverride: { 'ignored-bare-import': 'silent' },
   });
-  writeFileSync(join(dist, 'index.html'), readFileSync(join(here, 'src', 'index.html')));
+  for (const file of ['index.html', 'favicon.svg']) writeFileSync(join(dist, file), readFileSync(join(here, 'src', file)));
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
