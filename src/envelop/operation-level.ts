@@ -4,6 +4,7 @@ import { isIdempotencyError } from '../core/errors.js';
 import { type IdempotencyContext, contextFromClaim } from '../adapter/context.js';
 import { defaultResultPolicy, errorResult } from './errors.js';
 import { operationIdentity, operationInput, printDocument } from './operation-identity.js';
+import type { PluginLogger } from './logger.js';
 import { type ResolvedOptions, echoHeader } from './options.js';
 import { REPLAY_HEADER, type StoredResult, fromStoredResult, markStored, toStoredResult } from './replay.js';
 
@@ -20,7 +21,10 @@ const storeCommitted = () => true;
 export class OperationClaims {
   private readonly held = new WeakMap<object, HeldClaim<StoredResult>>();
 
-  constructor(private readonly options: ResolvedOptions) {}
+  constructor(
+    private readonly options: ResolvedOptions,
+    private readonly logger: () => PluginLogger | undefined = () => undefined,
+  ) {}
 
   /** A replay to answer with, or the context of the claim this request now holds. Throws refusals. */
   async begin(
@@ -64,13 +68,18 @@ export class OperationClaims {
       if (storable) {
         // What is stored must not look retryable to clients (src/protocol/answers.ts): see markStored.
         const answer = markStored(result);
-        await claim.commit({ ok: true, value: toStoredResult(answer) }, { failed });
+        const execution = await claim.commit({ ok: true, value: toStoredResult(answer) }, { failed });
         if (answer !== result) setResult(answer);
+        if (!execution.stored) {
+          // The store failed or the claim was lost: a retry with this key runs the mutation again.
+          this.logger()?.warn(`oncely: the result of ${claim.context.operation} (key ${claim.context.key}) could not be stored; a retry with this key will run it again.`);
+        }
       } else await claim.release();
     } catch (error) {
       // Transactional mode: the commit failed, so the mutation's writes are gone. Say so.
-      if (isIdempotencyError(error)) setResult(errorResult(error));
-      else throw error;
+      if (!isIdempotencyError(error)) throw error;
+      this.logger()?.warn(`oncely: committing ${claim.context.operation} (key ${claim.context.key}) failed; its writes were rolled back.`, error);
+      setResult(errorResult(error));
     }
   }
 }

@@ -5,6 +5,7 @@ import type { IdempotencyPluginContext } from './context.js';
 import { errorResult } from './errors.js';
 import { type FieldState, collectRootFields, markFieldReplays, runKeyedField, wrapMutationResolvers } from './field-level.js';
 import { readHeader, findOperationKey } from './key-sources.js';
+import { type PluginLogger, loggerOf } from './logger.js';
 import { OperationClaims } from './operation-level.js';
 import { type ResolvedOptions, type UseIdempotencyOptions, type YogaContextLike, echoHeader, resolveOptions } from './options.js';
 
@@ -33,7 +34,9 @@ export function useIdempotency<TContext = YogaContextLike, TTx = unknown>(option
   const { plugin } = resolved;
   const marker = Symbol('oncely.envelop.wrapped');
   const fieldStates = new WeakMap<object, FieldState>();
-  const operations = new OperationClaims(resolved);
+  // Yoga's logger once Yoga initialised the plugin; plain Envelop has none, and nothing is logged.
+  let logger: PluginLogger | undefined;
+  const operations = new OperationClaims(resolved, () => logger);
   const batched = new WeakSet<object>();
   const wrappedSchemas = new WeakSet<GraphQLSchema>();
   // In Yoga the result is taken in onExecutionResult, after Yoga masked its errors; plain Envelop
@@ -59,8 +62,9 @@ export function useIdempotency<TContext = YogaContextLike, TTx = unknown>(option
     operations.settle(context, result && !isAsyncIterable(result) && !Array.isArray(result) ? (result as ExecutionResult) : undefined, setResult);
 
   return {
-    onYogaInit() {
+    onYogaInit({ yoga }) {
       inYoga = true;
+      logger = loggerOf(yoga);
     },
 
     onRequestParse({ request }) {
