@@ -1,4 +1,5 @@
 import type { Provider } from './client.js';
+import { CHANGE_CHANNEL } from './notify.js';
 
 const COLUMNS = [
   'tenant',
@@ -29,6 +30,11 @@ export interface Statements {
   renew: string;
   complete: string;
   release: string;
+  /**
+   * PostgreSQL: complete and release that also NOTIFY (see notify.ts) in the same statement, only
+   * when a row changed; one more parameter, the record's change id. Delivered at commit.
+   */
+  notifying?: { complete: string; release: string };
   purge: string;
   countExpired: string;
 }
@@ -91,9 +97,11 @@ export function buildStatements(provider: Provider, table: string): Statements {
   const complete =
     `UPDATE ${t} SET ${q('status')} = 'completed', ${q('response')} = ${p()}, ${q('lease_expires_at')} = NULL, ${q('updated_at')} = ${p()}, ${q('expires_at')} = ${p()} ` +
     `WHERE ${scope()} AND ${q('token')} = ${p()} AND ${q('status')} = 'in_progress'`;
+  const completeId = p(); // the change id when notifying (PostgreSQL)
 
   reset();
   const release = `DELETE FROM ${t} WHERE ${scope()} AND ${q('token')} = ${p()} AND ${q('status')} = 'in_progress'`;
+  const releaseId = p();
 
   reset();
   const expired = () => {
@@ -112,5 +120,10 @@ export function buildStatements(provider: Provider, table: string): Statements {
   reset();
   const countExpired = `SELECT COUNT(*) AS ${q('n')} FROM ${t} WHERE ${expired()}`;
 
-  return { insert, insertOrSelect, select, takeOver, renew, complete, release, purge, countExpired };
+  // Rows counted as "n", so the store reads how many changed (0 or 1) like an affected-row count.
+  const notify = (statement: string, id: string) =>
+    `WITH ${q('changed')} AS (${statement} RETURNING 1) SELECT COUNT(pg_notify('${CHANGE_CHANNEL}', ${id}))::int AS ${q('n')} FROM ${q('changed')}`;
+  const notifying = provider === 'postgresql' ? { complete: notify(complete, completeId), release: notify(release, releaseId) } : undefined;
+
+  return { insert, insertOrSelect, select, takeOver, renew, complete, release, ...(notifying ? { notifying } : {}), purge, countExpired };
 }

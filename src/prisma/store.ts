@@ -3,6 +3,8 @@ import type { IdempotencyRecord, RecordScope, RecordStatus } from '../core/recor
 import type { Completion, CreateOrGet, TransactionScope, TransactionalStore } from '../core/store.js';
 import { type InteractiveTransaction, type PrismaClientLike, type Provider, type TransactionClientOf, detectProvider } from './client.js';
 import { type Statements, buildStatements } from './dialect.js';
+import { ChangeListener } from './change-listener.js';
+import { type PrismaNotifyOptions, changeId, resolveNotify } from './notify.js';
 import { findTableProblems, tableProblemError } from './schema-check.js';
 import { isTransientConflict, retryTransient } from './transient.js';
 
@@ -33,6 +35,21 @@ export interface PrismaStoreOptions<TClient extends PrismaClientLike = PrismaCli
    * An unfit table fails every call with IDEMPOTENCY_CONFIGURATION naming the fix. Default true.
    */
   verifyTable?: boolean;
+  /**
+   * PostgreSQL only: wake duplicates waiting for a held key (`inProgress: "wait"`) in other
+   * processes at once, by LISTEN/NOTIFY, instead of polling. Costs one database connection per
+   * store (opened on the first wait, closed by `close()`); completions and releases then notify in
+   * the same statement. Enable it on every store writing to the table: a waiter is woken by the
+   * holder's store. Without it, waiters poll with backoff (10 ms up to 250 ms).
+   */
+  notify?: PrismaNotifyOptions;
+}
+
+/** What a store shares with the stores bound to its transactions. */
+interface Shared {
+  check: SharedChecks;
+  claimConflict: { seen: boolean };
+  listener: ChangeListener | undefined;
 }
 
 /** Look-ups made once per store and shared with the stores bound to its transactions. */
@@ -77,8 +94,13 @@ export class PrismaStore<TClient extends PrismaClientLike = PrismaClientLike> im
   // Inside a transaction: set when a claim statement (create, get, takeOver) failed with a
   // transient conflict. Those run before the work, so the whole transaction may run again.
   private readonly claimConflict: { seen: boolean } | undefined;
+  // The LISTEN side of `notify`, shared with the stores bound to transactions; closed by its owner.
+  private readonly listener: ChangeListener | undefined;
+  private readonly ownsListener: boolean;
+  /** With `notify` only: the engine polls when a store has no waitForChange. */
+  readonly waitForChange?: (scope: RecordScope, timeoutMs: number) => Promise<void>;
 
-  constructor(options: PrismaStoreOptions<TClient>, shared?: { check: SharedChecks; claimConflict: { seen: boolean } }) {
+  constructor(options: PrismaStoreOptions<TClient>, shared?: Shared) {
     if (!options?.client || typeof options.client.$executeRawUnsafe !== 'function') {
       throw new ConfigurationError('PrismaStore needs `client`: a PrismaClient or a transaction client.');
     }
@@ -95,6 +117,10 @@ export class PrismaStore<TClient extends PrismaClientLike = PrismaClientLike> im
     this.sql = buildStatements(provider, table);
     this.check = shared?.check ?? {};
     this.claimConflict = shared?.claimConflict;
+    this.ownsListener = !shared && options.notify !== undefined;
+    this.listener = shared ? shared.listener : options.notify !== undefined ? new ChangeListener(resolveNotify(options.notify, provider)) : undefined;
+    const listener = this.listener;
+    if (listener) this.waitForChange = (scope, timeoutMs) => listener.wait(changeId(this.table, scope), timeoutMs);
   }
 
   /** The same store on another client, e.g. the transaction client of `$transaction`. */
@@ -103,7 +129,7 @@ export class PrismaStore<TClient extends PrismaClientLike = PrismaClientLike> im
   }
 
   private inTransaction<TOther extends PrismaClientLike>(client: TOther, claimConflict: { seen: boolean }): PrismaStore<TOther> {
-    return new PrismaStore<TOther>({ ...this.options, client, provider: this.provider, table: this.table }, { check: this.check, claimConflict });
+    return new PrismaStore<TOther>({ ...this.options, client, provider: this.provider, table: this.table }, { check: this.check, claimConflict, listener: this.listener });
   }
 
   /**
@@ -211,10 +237,14 @@ export class PrismaStore<TClient extends PrismaClientLike = PrismaClientLike> im
    * on MySQL, and on PostgreSQL when the row it met was committed after the statement's snapshot,
    * `create` then `get`.
    */
-  async createOrGet(r: IdempotencyRecord): Promise<CreateOrGet> {
+  createOrGet(r: IdempotencyRecord): Promise<CreateOrGet> {
+    return this.watched(r, () => this.insertOrRead(r), (result) => (result.created ? null : result.existing));
+  }
+
+  private async insertOrRead(r: IdempotencyRecord): Promise<CreateOrGet> {
     if (this.provider === 'mysql' && !(await this.isMariaDb())) {
       if (await this.create(r)) return { created: true };
-      return { created: false, existing: await this.get(r) };
+      return { created: false, existing: await this.read(r) };
     }
     const rows = await this.run(() => this.client.$queryRawUnsafe<Row[]>(
       this.sql.insertOrSelect,
@@ -232,7 +262,7 @@ export class PrismaStore<TClient extends PrismaClientLike = PrismaClientLike> im
       r.expiresAt,
     ), true);
     const row = rows[0];
-    if (!row) return { created: false, existing: await this.get(r) };
+    if (!row) return { created: false, existing: await this.read(r) };
     // The token is new to this claim: the row carries it only if this statement inserted it.
     return row.token === r.token ? { created: true } : { created: false, existing: toRecord(row) };
   }
@@ -249,7 +279,30 @@ export class PrismaStore<TClient extends PrismaClientLike = PrismaClientLike> im
     return this.check.mariadb;
   }
 
-  async get(scope: RecordScope): Promise<IdempotencyRecord | null> {
+  get(scope: RecordScope): Promise<IdempotencyRecord | null> {
+    return this.watched(scope, () => this.read(scope), (record) => record);
+  }
+
+  /**
+   * A read the engine may follow with waitForChange: with `notify`, the listener learns when it
+   * began, so a change announced while it ran still ends the wait (see ChangeListener).
+   */
+  private async watched<T>(scope: RecordScope, read: () => Promise<T>, found: (result: T) => IdempotencyRecord | null): Promise<T> {
+    const listener = this.listener;
+    if (!listener) return read();
+    const id = changeId(this.table, scope);
+    const mark = listener.beginRead(id);
+    let inProgress = false;
+    try {
+      const result = await read();
+      inProgress = found(result)?.status === 'in_progress';
+      return result;
+    } finally {
+      listener.endRead(id, mark, inProgress);
+    }
+  }
+
+  private async read(scope: RecordScope): Promise<IdempotencyRecord | null> {
     const rows = await this.run(() => this.client.$queryRawUnsafe<Row[]>(this.sql.select, scope.tenant, scope.operation, scope.key), true);
     const row = rows[0];
     return row ? toRecord(row) : null;
@@ -291,6 +344,11 @@ export class PrismaStore<TClient extends PrismaClientLike = PrismaClientLike> im
   }
 
   async complete(scope: RecordScope, token: string, c: Completion): Promise<boolean> {
+    if (this.listener && this.sql.notifying) {
+      const { complete } = this.sql.notifying;
+      const id = changeId(this.table, scope);
+      return this.notifying(() => this.client.$queryRawUnsafe<{ n: number }[]>(complete, c.response, c.completedAt, c.expiresAt, scope.tenant, scope.operation, scope.key, token, id));
+    }
     const count = await this.run(() => this.client.$executeRawUnsafe(
       this.sql.complete,
       c.response,
@@ -305,8 +363,27 @@ export class PrismaStore<TClient extends PrismaClientLike = PrismaClientLike> im
   }
 
   async release(scope: RecordScope, token: string): Promise<boolean> {
+    if (this.listener && this.sql.notifying) {
+      const { release } = this.sql.notifying;
+      const id = changeId(this.table, scope);
+      return this.notifying(() => this.client.$queryRawUnsafe<{ n: number }[]>(release, scope.tenant, scope.operation, scope.key, token, id));
+    }
     const count = await this.run(() => this.client.$executeRawUnsafe(this.sql.release, scope.tenant, scope.operation, scope.key, token));
     return count === 1;
+  }
+
+  /** A completion or release that notifies in the same statement: true when it changed the record. */
+  private async notifying(statement: () => PromiseLike<{ n: number }[]>): Promise<boolean> {
+    const rows = await this.run(statement);
+    return Number(rows[0]?.n ?? 0) === 1;
+  }
+
+  /**
+   * Closes what the store opened itself: the `notify` listener connection (waits then poll). Never
+   * your PrismaClient or pool. A no-op on stores bound to a transaction (withClient).
+   */
+  async close(): Promise<void> {
+    if (this.ownsListener) await this.listener?.close();
   }
 
   async purgeExpired(now: number, limit: number): Promise<number> {
