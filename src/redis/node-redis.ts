@@ -7,7 +7,7 @@ import type { RedisClientLike, RedisSubscriberLike } from './client.js';
  * node-redis at runtime or in its type declarations.
  */
 
-type Listener = (...args: never[]) => void;
+type Listener = (...args: unknown[]) => void;
 
 /** What the adapter uses of a node-redis client or cluster, besides how each sends a command. */
 interface NodeRedisCommon {

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import { type RedisClusterType, createCluster } from '@redis/client';
 import type { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Idempotency } from '../../src/index.js';
-import { RedisStore } from '../../src/redis/index.js';
+import { RedisStore, fromNodeRedis } from '../../src/redis/index.js';
 import { runStoreContract } from '../../src/testing/index.js';
 import { servicesRequired } from '../support/services.js';
 import { TestCluster, redisServerInstalled, waitFor } from './support/cluster.js';
@@ -19,21 +20,48 @@ describe.skipIf(!installed)('RedisStore on a Redis Cluster (3 masters, 3 replica
   let cluster: TestCluster;
   let client: Cluster;
   let store: RedisStore;
+  // The same Cluster through node-redis (createCluster + fromNodeRedis).
+  let nodeRedis: RedisClusterType;
+  let nodeRedisStore: RedisStore;
   const prefix = uniquePrefix('cluster');
 
   beforeAll(async () => {
     cluster = await TestCluster.start(3, 1);
     client = cluster.client();
     store = new RedisStore({ client, prefix });
+    nodeRedis = createCluster({ rootNodes: cluster.ports.slice(0, 3).map((port) => ({ url: `redis://127.0.0.1:${port}` })) });
+    nodeRedis.on('error', () => undefined); // node errors during the crash and failover cases below
+    await nodeRedis.connect();
+    nodeRedisStore = new RedisStore({ client: fromNodeRedis(nodeRedis), prefix: `${prefix}nr:` });
   }, 90_000);
 
   afterAll(async () => {
     store?.close();
+    nodeRedisStore?.close();
+    nodeRedis?.destroy();
     client?.disconnect();
     await cluster?.stop();
   });
 
   runStoreContract({ name: 'RedisStore (Cluster)', store: () => store, describe, it });
+  runStoreContract({ name: 'RedisStore (Cluster, node-redis)', store: () => nodeRedisStore, describe, it });
+
+  it('counts purgeable records over every bucket of every master (countExpired)', async () => {
+    const base = Date.UTC(2500, 0, 1);
+    const tenant = `count-${randomUUID()}`;
+    const scopes = Array.from({ length: 60 }, (_, i) => ({ tenant, operation: 'pay', key: `k-${i}` }));
+    for (const s of [store, nodeRedisStore]) {
+      const before = await s.countExpired(base + 1000);
+      await Promise.all(
+        scopes.map(async (scope, i) => {
+          const r = { ...scope, status: 'in_progress' as const, fingerprint: 'f'.repeat(64), token: randomUUID(), fence: 1, leaseExpiresAt: base, response: null, createdAt: base, updatedAt: base, expiresAt: base + 100_000 };
+          await s.create(r);
+          await s.complete(r, r.token, { response: 'r', completedAt: base, expiresAt: i < 25 ? base + 1000 : base + 5000 });
+        }),
+      );
+      expect((await s.countExpired(base + 1000)) - before).toBe(25);
+    }
+  });
 
   it('spreads the records of many keys over many slots and every master', async () => {
     const tenant = `spread-${randomUUID()}`;
@@ -72,18 +100,19 @@ describe.skipIf(!installed)('RedisStore on a Redis Cluster (3 masters, 3 replica
     expect(perMaster.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(scopes.length);
   });
 
-  it('wakes a waiter through pub/sub across the Cluster when the holder completes', async () => {
+  it.each(['ioredis', 'node-redis'])('wakes a waiter through pub/sub across the Cluster when the holder completes (%s)', async (kind) => {
+    const target = kind === 'ioredis' ? store : nodeRedisStore;
     const now = Date.now();
     const scope = { tenant: `wake-${randomUUID()}`, operation: 'pay', key: randomUUID() };
     const token = randomUUID();
-    await store.create({
+    await target.create({
       ...scope, status: 'in_progress', fingerprint: 'f'.repeat(64), token, fence: 1,
       leaseExpiresAt: now + 60_000, response: null, createdAt: now, updatedAt: now, expiresAt: now + 600_000,
     });
     const started = Date.now();
-    const waiting = store.waitForChange(scope, 8000);
+    const waiting = target.waitForChange(scope, 8000);
     await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(await store.complete(scope, token, { response: 'ok', completedAt: Date.now(), expiresAt: Date.now() + 60_000 })).toBe(true);
+    expect(await target.complete(scope, token, { response: 'ok', completedAt: Date.now(), expiresAt: Date.now() + 60_000 })).toBe(true);
     await waiting;
     expect(Date.now() - started).toBeLessThan(3000);
   });
