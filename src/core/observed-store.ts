@@ -17,16 +17,25 @@ export function observeStore<S extends IdempotencyStore>(store: S, observe: Stor
   for (const method of TIMED) {
     const original = store[method] as ((...args: unknown[]) => Promise<unknown>) | undefined;
     if (typeof original !== 'function') continue;
-    observed[method] = async (...args: unknown[]) => {
+    // Plain promise chaining, not async/await: one tick per call less on the hot path.
+    observed[method] = (...args: unknown[]) => {
       const started = performance.now();
+      let pending: Promise<unknown>;
       try {
-        const result = await original.apply(store, args);
-        observe(method, performance.now() - started, undefined, scopeOf(args[0]));
-        return result;
+        pending = original.apply(store, args);
       } catch (error) {
-        observe(method, performance.now() - started, { error }, scopeOf(args[0]));
-        throw error;
+        pending = Promise.reject(error);
       }
+      return pending.then(
+        (result) => {
+          observe(method, performance.now() - started, undefined, undefined);
+          return result;
+        },
+        (error: unknown) => {
+          observe(method, performance.now() - started, { error }, scopeOf(args[0]));
+          throw error;
+        },
+      );
     };
   }
   // Untimed: waiting, closing and the transaction's savepoints are not store latency.

@@ -1,4 +1,4 @@
-import { type Attributes, type Context, type Meter, type Span, SpanKind, SpanStatusCode, type Tracer, context, metrics, trace } from '@opentelemetry/api';
+import { type Attributes, type Meter, type Span, SpanKind, SpanStatusCode, type Tracer, context, metrics, trace } from '@opentelemetry/api';
 import type { IdempotencyEvent } from '../core/events.js';
 import type { CallTrace, IdempotencyTelemetry, StepDetails, StepSpan, StoreMethod, TracedCall, TracedStep } from '../core/telemetry.js';
 import { type IdentifierHashing, identifierFormat } from './identifiers.js';
@@ -16,6 +16,8 @@ export interface OpenTelemetryOptions {
    */
   hashIdentifiers?: IdentifierHashing;
 }
+
+const SPAN_OPTIONS = { kind: SpanKind.INTERNAL };
 
 const SPAN_NAMES: Record<TracedStep, string> = {
   claim: 'oncely.claim',
@@ -46,16 +48,21 @@ export function openTelemetry(options: OpenTelemetryOptions = {}): IdempotencyTe
   return {
     call(call: TracedCall): CallTrace {
       const parent = context.active();
-      const attributes: Attributes = {
-        'oncely.operation': call.operation,
-        'oncely.tenant': identifier(call.tenant),
-        'oncely.key': identifier(call.key),
-        'oncely.store': call.store,
-      };
+      // Built (and hashed) once per call, and only for a recording span: with no SDK, or a call
+      // that is not sampled, a call costs no hashing. So samplers do not see them at span start.
+      let attributes: Attributes | undefined;
+      const callAttributes = () =>
+        (attributes ??= {
+          'oncely.operation': call.operation,
+          'oncely.tenant': identifier(call.tenant),
+          'oncely.key': identifier(call.key),
+          'oncely.store': call.store,
+        });
       return {
         start(step, parentStep) {
           const within = parentStep instanceof OtelStep ? trace.setSpan(parent, parentStep.span) : parent;
-          const span = tracer.startSpan(SPAN_NAMES[step], { kind: SpanKind.INTERNAL, attributes }, within);
+          const span = tracer.startSpan(SPAN_NAMES[step], SPAN_OPTIONS, within);
+          if (span.isRecording()) span.setAttributes(callAttributes());
           if (step !== 'execute') return new OtelStep(span);
           // A claim is in flight while its work span is open.
           const held = { 'oncely.operation': call.operation, 'oncely.store': call.store };
@@ -63,7 +70,7 @@ export function openTelemetry(options: OpenTelemetryOptions = {}): IdempotencyTe
           return new OtelStep(span, () => meters().inFlight.add(-1, held));
         },
         within(step, work) {
-          return step instanceof OtelStep ? context.with(activeIn(parent, step.span), work) : work();
+          return step instanceof OtelStep ? context.with(trace.setSpan(parent, step.span), work) : work();
         },
         traceContext(step) {
           return step instanceof OtelStep ? toTraceparent(step.span.spanContext()) : undefined;
@@ -79,10 +86,6 @@ export function openTelemetry(options: OpenTelemetryOptions = {}): IdempotencyTe
   };
 }
 
-function activeIn(parent: Context, span: Span): Context {
-  return trace.setSpan(parent, span);
-}
-
 /** One step's span; ends once, however often end() is called. */
 class OtelStep implements StepSpan {
   private ended = false;
@@ -93,6 +96,7 @@ class OtelStep implements StepSpan {
   ) {}
 
   set(details: StepDetails): void {
+    if (!this.span.isRecording()) return;
     const attributes: Attributes = {};
     if (details.fence !== undefined) attributes['oncely.fence'] = details.fence;
     if (details.replayed !== undefined) attributes['oncely.replayed'] = details.replayed;
@@ -102,6 +106,7 @@ class OtelStep implements StepSpan {
   }
 
   fail(error: unknown): void {
+    if (!this.span.isRecording()) return;
     const described = describe(error);
     this.span.recordException(described);
     this.span.setAttribute('error.type', described.code ?? described.name);
@@ -109,6 +114,7 @@ class OtelStep implements StepSpan {
   }
 
   link(traceContext: string): void {
+    if (!this.span.isRecording()) return;
     const linked = fromTraceparent(traceContext);
     if (linked) this.span.addLink({ context: linked, attributes: { 'oncely.link': 'original_execution' } });
   }
