@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import { createClient } from '@redis/client';
 import { Redis, type RedisOptions } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigurationError, Idempotency, IdempotencyError } from '../../src/index.js';
-import { type RedisClientLike, RedisStore } from '../../src/redis/index.js';
+import { type RedisClientLike, RedisStore, fromNodeRedis } from '../../src/redis/index.js';
 import { PAY, post, startYogaApp } from '../envelop/helpers.js';
 import { servicesRequired } from '../support/services.js';
 import { Counter, buildRouter, client as trpcClient, startTrpcApp } from '../trpc/harness.js';
@@ -114,16 +115,29 @@ describe.skipIf(!installed)('RedisStore during a real Redis outage', () => {
     await server?.stop();
   });
 
-  const clients: Record<string, (url: string) => Redis> = {
-    'the client docs/redis.md recommends': (url) => new Redis(url, RECOMMENDED),
+  const clients: Record<string, (url: string) => Promise<OutageClient>> = {
+    'the client docs/redis.md recommends': async (url) => ioredisClient(new Redis(url, RECOMMENDED)),
     // What the old docs showed: the store alone must keep its bound whatever the client does.
-    'an ioredis client with default options': (url) => new Redis(url),
+    'an ioredis client with default options': async (url) => ioredisClient(new Redis(url)),
+    // node-redis with its defaults (offline queue, reconnect forever) through fromNodeRedis.
+    'a node-redis client with default options': async (url) => {
+      const client = createClient({ url });
+      client.on('error', () => undefined);
+      await client.connect();
+      return {
+        store: fromNodeRedis(client),
+        ready: () => client.isReady,
+        ping: () => client.ping(),
+        keys: (pattern) => client.keys(pattern),
+        close: () => client.destroy(),
+      };
+    },
   };
 
   for (const [clientName, makeClient] of Object.entries(clients)) {
     for (const kind of ['refused', 'blackholed'] as const) {
       it(`${kind}, ${clientName}: engine, Yoga and tRPC answer 503 + Retry-After within ${BOUND_MS} ms; afterwards every key runs exactly once`, async () => {
-        await outageScenario(kind, makeClient(server.url));
+        await outageScenario(kind, await makeClient(server.url));
       }, 60_000);
     }
   }
@@ -272,10 +286,9 @@ describe.skipIf(!installed)('RedisStore during a real Redis outage', () => {
     }
   }, 30_000);
 
-  async function outageScenario(kind: 'refused' | 'blackholed', client: Redis): Promise<void> {
-    client.on('error', () => undefined);
+  async function outageScenario(kind: 'refused' | 'blackholed', client: OutageClient): Promise<void> {
     const prefix = uniquePrefix(`outage-${kind}`);
-    const store = new RedisStore({ client, prefix });
+    const store = new RedisStore({ client: client.store, prefix });
     const engine = new Idempotency({ store });
     const runs = new Map<string, number>();
     const call = (key: string) => ({ tenant: 't', operation: 'charge', key, input: { key } });
@@ -289,10 +302,10 @@ describe.skipIf(!installed)('RedisStore during a real Redis outage', () => {
     const { trpc, seen } = trpcClient(trpcServer.url, 'http', true);
     const gql = (key: string) => post(yoga.url, { query: PAY, variables: { orderId: key, amount: 1 } }, { 'idempotency-key': key });
     const mutate = (key: string) => trpc.create.mutate({ label: key, at: new Date(1) }, { context: { key } });
-    const recordCount = async () => ((await client.call('KEYS', `${prefix}*:r:*`)) as string[]).length;
+    const recordCount = async () => (await client.keys(`${prefix}*:r:*`)).length;
 
     try {
-      await waitFor(async () => client.status === 'ready', 10_000, 'client ready');
+      await waitFor(async () => client.ready(), 10_000, 'client ready');
       // Before the outage: keys that complete and must never run again.
       const before = Array.from({ length: 3 }, (_, i) => `before-${i}-${randomUUID()}`);
       for (const key of before) await engine.run(call(key), work(key));
@@ -362,7 +375,27 @@ describe.skipIf(!installed)('RedisStore during a real Redis outage', () => {
       await yoga.close();
       await trpcServer.close();
       store.close();
-      client.disconnect();
+      client.close();
     }
   }
 });
+
+/** A client under test in the outage scenario: what the store gets, and what the test reads through it. */
+interface OutageClient {
+  store: RedisClientLike;
+  ready(): boolean;
+  ping(): Promise<string>;
+  keys(pattern: string): Promise<string[]>;
+  close(): void;
+}
+
+function ioredisClient(client: Redis): OutageClient {
+  client.on('error', () => undefined);
+  return {
+    store: client,
+    ready: () => client.status === 'ready',
+    ping: () => client.ping(),
+    keys: (pattern) => client.keys(pattern),
+    close: () => client.disconnect(),
+  };
+}
