@@ -90,18 +90,47 @@ function connected(client: Observable, timeoutMs: number): Promise<void> | void 
   if (!CONNECTING.has(status) || typeof client.once !== 'function') {
     throw new RedisUnavailableError(`the Redis client is ${status}; not sending the command.`);
   }
+  const connecting = connectionOf(client);
   return new Promise<void>((resolve, reject) => {
-    const done = (error?: Error) => {
-      clearTimeout(timer);
-      client.removeListener?.('ready', onReady);
-      client.removeListener?.('close', onClose);
-      if (error) reject(error);
-      else resolve();
-    };
-    const onReady = () => done();
-    const onClose = () => done(new RedisUnavailableError('the Redis connection closed while connecting.'));
-    const timer = setTimeout(() => done(new RedisUnavailableError(`the Redis client did not connect within ${timeoutMs} ms (commandTimeout).`)), timeoutMs);
-    client.once?.('ready', onReady);
-    client.once?.('close', onClose);
+    const timer = setTimeout(() => reject(new RedisUnavailableError(`the Redis client did not connect within ${timeoutMs} ms (commandTimeout).`)), timeoutMs);
+    connecting.then(
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
   });
+}
+
+/**
+ * One wait per client for its connection, however many calls are waiting: a burst of requests
+ * while the client connects adds one pair of listeners, not one per request (and no warning about
+ * too many listeners). Each call bounds its own wait.
+ */
+const connecting = new WeakMap<Observable, Promise<void>>();
+
+function connectionOf(client: Observable): Promise<void> {
+  let wait = connecting.get(client);
+  if (!wait) {
+    wait = new Promise<void>((resolve, reject) => {
+      const done = (error?: Error) => {
+        connecting.delete(client);
+        client.removeListener?.('ready', onReady);
+        client.removeListener?.('close', onClose);
+        if (error) reject(error);
+        else resolve();
+      };
+      const onReady = () => done();
+      const onClose = () => done(new RedisUnavailableError('the Redis connection closed while connecting.'));
+      client.once?.('ready', onReady);
+      client.once?.('close', onClose);
+    });
+    wait.catch(() => undefined); // reported to the calls waiting on it, if any still are
+    connecting.set(client, wait);
+  }
+  return wait;
 }

@@ -89,6 +89,35 @@ describe('RedisStore commandTimeout', () => {
     }
   }, 10_000);
 
+  it('waits for a connecting client with one pair of listeners however many calls wait, each within its own bound', async () => {
+    const listeners = new Map<string, Set<() => void>>([['ready', new Set()], ['close', new Set()]]);
+    let status = 'connecting';
+    let sent = 0;
+    const client = {
+      get status() {
+        return status;
+      },
+      call: async () => ++sent && Array(12).fill(null), // HMGET of a record that does not exist
+      duplicate: () => { throw new Error('unused'); },
+      once: (event: string, listener: () => void) => listeners.get(event)?.add(listener),
+      removeListener: (event: string, listener: () => void) => listeners.get(event)?.delete(listener),
+    } as unknown as RedisClientLike;
+    const store = new RedisStore({ client, commandTimeout: 2000 });
+    const calls = Array.from({ length: 50 }, () => store.get({ tenant: 't', operation: 'o', key: 'k' }));
+    await sleep(20);
+    expect([listeners.get('ready')?.size, listeners.get('close')?.size]).toEqual([1, 1]);
+    expect(sent).toBe(0);
+    status = 'ready';
+    for (const listener of [...(listeners.get('ready') ?? [])]) listener();
+    expect(await Promise.all(calls)).toEqual(Array(50).fill(null));
+    expect(sent).toBe(50);
+    expect([listeners.get('ready')?.size, listeners.get('close')?.size]).toEqual([0, 0]);
+    // A short bound still applies to each call while the shared wait goes on.
+    status = 'connecting';
+    const short = new RedisStore({ client, commandTimeout: 100 });
+    await expect(short.get({ tenant: 't', operation: 'o', key: 'k' })).rejects.toThrow(/did not connect within 100 ms/);
+  });
+
   it('turns into 503 with Retry-After in the engine', async () => {
     // A client that would hang forever, as ioredis' offline queue does while reconnecting.
     const engine = new Idempotency({ store: new RedisStore({ client: fake('reconnecting', () => new Promise(() => undefined)) }) });
