@@ -4,15 +4,18 @@ import type { RecordScope } from '../core/record.js';
 /** Where one record lives in Redis. */
 export interface RecordKeys {
   /** Names the record inside its bucket index: the base64url SHA-256 of the scope. */
-  id: string;
-  bucket: number;
+  readonly id: string;
+  readonly bucket: number;
   /** The hash holding the record's fields. */
-  record: string;
+  readonly record: string;
   /** The sorted set of the bucket: record ids scored by when they may be purged. */
-  index: string;
+  readonly index: string;
   /** Pub/sub channel announcing changes of the record to waiting duplicates. */
-  channel: string;
+  readonly channel: string;
 }
+
+/** How many scopes' keys a layout remembers (see KeyLayout.of). */
+const RECENT_SCOPES = 1024;
 
 /**
  * The key layout. A record's hash and its bucket's expiry index share the hash tag `{b<bucket>}`,
@@ -29,12 +32,24 @@ export class KeyLayout {
     readonly buckets: number,
   ) {}
 
+  /**
+   * The keys of the scopes used last: a request looks its scope up for the claim and again for the
+   * completion, and the SHA-256 is the dearer part. Bounded; emptied when full.
+   */
+  private readonly recent = new Map<string, RecordKeys>();
+
   of(scope: RecordScope): RecordKeys {
     // JSON of the triple is unambiguous whatever the parts contain (a separator character is not).
-    const digest = createHash('sha256').update(JSON.stringify([scope.tenant, scope.operation, scope.key])).digest();
+    const name = JSON.stringify([scope.tenant, scope.operation, scope.key]);
+    const known = this.recent.get(name);
+    if (known) return known;
+    const digest = createHash('sha256').update(name).digest();
     const bucket = digest.readUInt32BE(0) % this.buckets;
     const id = digest.toString('base64url');
-    return { id, bucket, record: this.recordKey(bucket, id), index: this.indexKey(bucket), channel: this.channel(bucket, id) };
+    const keys: RecordKeys = Object.freeze({ id, bucket, record: this.recordKey(bucket, id), index: this.indexKey(bucket), channel: this.channel(bucket, id) });
+    if (this.recent.size >= RECENT_SCOPES) this.recent.clear();
+    this.recent.set(name, keys);
+    return keys;
   }
 
   recordKey(bucket: number, id: string): string {

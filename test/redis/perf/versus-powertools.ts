@@ -76,6 +76,14 @@ const nodeRedis = fromNodeRedis ? await createClient({ url: URL }).connect() : u
 const nrStore = nodeRedis && fromNodeRedis ? new oncelyRedis.RedisStore({ client: fromNodeRedis(nodeRedis), prefix: `${prefix}nr:` }) : undefined;
 if (nrStore) arms['oncely/node-redis'] = oncelyRun(nrStore);
 
+// BASELINE_STORE=<path of an older src/redis/index.ts> adds that store (on ioredis) as one more arm,
+// for a before/after in the same interleaved rounds. E.g. for the store before commit 6b7e193:
+//   mkdir -p /tmp/base/src/redis && for f in $(git ls-tree --name-only 442d992 src/redis/); do git show 442d992:$f > /tmp/base/$f; done
+//   ln -s $PWD/src/core /tmp/base/src/core && BASELINE_STORE=/tmp/base/src/redis/index.ts npx tsx test/redis/perf/versus-powertools.ts
+const baseline = process.env.BASELINE_STORE ? ((await import(process.env.BASELINE_STORE)) as typeof oncelyRedis) : undefined;
+const baseStore = baseline ? new baseline.RedisStore({ client: ioredis, prefix: `${prefix}base:` }) : undefined;
+if (baseStore) arms['baseline/ioredis'] = oncelyRun(baseStore as unknown as oncelyRedis.RedisStore);
+
 const names = Object.keys(arms);
 const completed: Record<string, string[]> = {};
 for (const name of names) {
@@ -119,6 +127,7 @@ for (const name of names.filter((n) => n !== 'Powertools')) {
 }
 
 ioStore.close();
+baseStore?.close();
 pipedStore.close();
 ioredisPiped.disconnect();
 nrStore?.close();
