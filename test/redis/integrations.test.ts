@@ -3,18 +3,24 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisStore } from '../../src/redis/index.js';
 import { PAY, type YogaApp, post, startYogaApp } from '../envelop/helpers.js';
 import { Counter, type TrpcApp, buildRouter, client, startTrpcApp } from '../trpc/harness.js';
-import { deletePrefix, localRedis, localRedisAvailable, uniquePrefix } from './support/redis.js';
+import { CLIENT_KINDS, deletePrefix, localRedis, localRedisAvailable, localStoreClient, uniquePrefix } from './support/redis.js';
 
-// The Envelop plugin and the tRPC middleware, unchanged, on the Redis store.
-describe.runIf(localRedisAvailable())('integrations on the Redis store', () => {
-  const redis = localRedis();
-  const prefix = uniquePrefix('integrations');
-  const store = new RedisStore({ client: redis, prefix });
+// The Envelop plugin and the tRPC middleware, unchanged, on the Redis store through each client.
+describe.runIf(localRedisAvailable()).each(CLIENT_KINDS)('integrations on the Redis store through %s', (kind) => {
+  const prefix = uniquePrefix(`integrations-${kind}`);
+  let opened: Awaited<ReturnType<typeof localStoreClient>>;
+  let store: RedisStore;
+  beforeAll(async () => {
+    opened = await localStoreClient(kind);
+    store = new RedisStore({ client: opened.client, prefix });
+  });
 
   afterAll(async () => {
     await store.close();
+    const redis = localRedis();
     await deletePrefix(redis, prefix);
     redis.disconnect();
+    await opened.close();
   });
 
   describe('Yoga + useIdempotency', () => {
