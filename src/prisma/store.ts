@@ -74,6 +74,11 @@ interface Row {
   expires_at: number | bigint;
 }
 
+/** A record's columns in the order of the insert statements' placeholders (see dialect.ts). */
+function insertValues(r: IdempotencyRecord): unknown[] {
+  return [r.tenant, r.operation, r.key, r.status, r.fingerprint, r.token, r.fence, r.leaseExpiresAt, r.response, r.createdAt, r.updatedAt, r.expiresAt];
+}
+
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}(\.[A-Za-z_][A-Za-z0-9_]{0,62})?$/;
 
 /**
@@ -214,21 +219,7 @@ export class PrismaStore<TClient extends PrismaClientLike = PrismaClientLike> im
   }
 
   async create(r: IdempotencyRecord): Promise<boolean> {
-    const count = await this.run(() => this.client.$executeRawUnsafe(
-      this.sql.insert,
-      r.tenant,
-      r.operation,
-      r.key,
-      r.status,
-      r.fingerprint,
-      r.token,
-      r.fence,
-      r.leaseExpiresAt,
-      r.response,
-      r.createdAt,
-      r.updatedAt,
-      r.expiresAt,
-    ), true);
+    const count = await this.run(() => this.client.$executeRawUnsafe(this.sql.insert, ...insertValues(r)), true);
     return count === 1;
   }
 
@@ -246,21 +237,7 @@ export class PrismaStore<TClient extends PrismaClientLike = PrismaClientLike> im
       if (await this.create(r)) return { created: true };
       return { created: false, existing: await this.read(r) };
     }
-    const rows = await this.run(() => this.client.$queryRawUnsafe<Row[]>(
-      this.sql.insertOrSelect,
-      r.tenant,
-      r.operation,
-      r.key,
-      r.status,
-      r.fingerprint,
-      r.token,
-      r.fence,
-      r.leaseExpiresAt,
-      r.response,
-      r.createdAt,
-      r.updatedAt,
-      r.expiresAt,
-    ), true);
+    const rows = await this.run(() => this.client.$queryRawUnsafe<Row[]>(this.sql.insertOrSelect, ...insertValues(r)), true);
     const row = rows[0];
     if (!row) return { created: false, existing: await this.read(r) };
     // The token is new to this claim: the row carries it only if this statement inserted it.
