@@ -1,10 +1,15 @@
 import { type Duration, toMs } from '../core/duration.js';
 import { ConfigurationError } from '../core/errors.js';
 import type { RedisClientLike } from './client.js';
+import { type NodeRedisClientLike, type NodeRedisClusterLike, fromNodeRedis } from './node-redis.js';
 
 export interface RedisStoreOptions {
-  /** An ioredis `Redis` or `Cluster` (or anything with the same `call` and `duplicate`). */
-  client: RedisClientLike;
+  /**
+   * An ioredis `Redis` or `Cluster` (or anything with the same `call` and `duplicate`), or a
+   * connected node-redis client or cluster (`createClient`, `createCluster`; wrapped with
+   * `fromNodeRedis`).
+   */
+  client: RedisClientLike | NodeRedisClientLike | NodeRedisClusterLike;
   /** Prepended to every key and channel. No braces (they would change Cluster slot routing). Default "oncely:". */
   prefix?: string;
   /**
@@ -45,9 +50,12 @@ export interface ResolvedRedisOptions {
 }
 
 export function resolveRedisOptions(options: RedisStoreOptions): ResolvedRedisOptions {
-  if (!options?.client || typeof options.client.call !== 'function') {
-    throw new ConfigurationError('RedisStore needs `client`: an ioredis Redis or Cluster instance.');
+  const given = options?.client as Partial<RedisClientLike & NodeRedisClientLike> | undefined;
+  const nodeRedis = !!given && typeof given.call !== 'function' && typeof given.sendCommand === 'function';
+  if (!given || (typeof given.call !== 'function' && !nodeRedis)) {
+    throw new ConfigurationError('RedisStore needs `client`: an ioredis Redis or Cluster, or a node-redis client or cluster.');
   }
+  const client = nodeRedis ? fromNodeRedis(options.client as NodeRedisClientLike | NodeRedisClusterLike) : (options.client as RedisClientLike);
   const prefix = options.prefix ?? 'oncely:';
   if (/[{}]/.test(prefix)) throw new ConfigurationError('RedisStore: `prefix` must not contain "{" or "}" (they decide the Cluster slot).');
   const buckets = options.buckets ?? 256;
@@ -57,7 +65,7 @@ export function resolveRedisOptions(options: RedisStoreOptions): ResolvedRedisOp
   const commandTimeoutMs = toMs(options.commandTimeout ?? '1s', 'commandTimeout');
   if (commandTimeoutMs <= 0) throw new ConfigurationError('RedisStore: `commandTimeout` must be more than 0 ms.');
   return {
-    client: options.client,
+    client,
     prefix,
     buckets,
     expiryGraceMs: Math.ceil(toMs(options.expiryGrace ?? '1m', 'expiryGrace')),

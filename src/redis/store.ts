@@ -11,7 +11,7 @@ import { type RedisStoreOptions, type ResolvedRedisOptions, resolveRedisOptions 
 import { countBuckets, purgeBuckets } from './purge.js';
 
 /**
- * Idempotency records in Redis or Redis Cluster (through ioredis).
+ * Idempotency records in Redis or Redis Cluster (through ioredis or node-redis).
  *
  * Each record is a hash; every change is one Lua script that checks and writes atomically on the
  * server (claim only when absent, token-guarded renew/complete/release, takeover only when

@@ -4,8 +4,8 @@ import type { RedisClientType, RedisClusterType } from '@redis/client';
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
 import type { IdempotencyRecord, RecordScope } from '../../src/index.js';
 import { ConfigurationError } from '../../src/index.js';
-import { type NodeRedisClientLike, type NodeRedisClusterLike, type RedisClientLike, RedisStore, fromNodeRedis } from '../../src/redis/index.js';
-import { CLIENT_KINDS, deletePrefix, localRedis, localRedisAvailable, localStoreClient, uniquePrefix } from './support/redis.js';
+import { type NodeRedisClientLike, type NodeRedisClusterLike, type RedisClientLike, RedisStore, type RedisStoreOptions, fromNodeRedis } from '../../src/redis/index.js';
+import { CLIENT_KINDS, deletePrefix, localNodeRedis, localRedis, localRedisAvailable, localStoreClient, uniquePrefix } from './support/redis.js';
 
 const available = localRedisAvailable();
 const prefix = uniquePrefix('store');
@@ -41,7 +41,10 @@ describe('RedisStore options and types', () => {
   it('accepts node-redis clients and clusters through fromNodeRedis, and refuses anything else', () => {
     expectTypeOf<RedisClientType>().toMatchTypeOf<NodeRedisClientLike>();
     expectTypeOf<RedisClusterType>().toMatchTypeOf<NodeRedisClusterLike>();
+    expectTypeOf<RedisClientType>().toMatchTypeOf<RedisStoreOptions['client']>();
+    expectTypeOf<RedisClusterType>().toMatchTypeOf<RedisStoreOptions['client']>();
     expect(() => fromNodeRedis({} as never)).toThrow(ConfigurationError);
+    expect(() => new RedisStore({ client: { duplicate: () => null } as never })).toThrow(/an ioredis Redis or Cluster, or a node-redis client or cluster/);
     expect(() => fromNodeRedis(null as never)).toThrow(/node-redis client \(createClient\) or cluster \(createCluster\)/);
   });
 
@@ -68,6 +71,32 @@ describe('RedisStore options and types', () => {
 });
 
 // The store runs on `storeClient` (ioredis or node-redis); the assertions read Redis through `client` (ioredis).
+describe.skipIf(!available)('RedisStore given a node-redis client as it is', () => {
+  it('wraps it itself: claims, replays and wakes a waiter', async () => {
+    const client = await localNodeRedis();
+    const store = new RedisStore({ client, prefix: `${prefix}direct:` });
+    try {
+      const r = record();
+      expect(await store.createOrGet(r)).toEqual({ created: true });
+      const waiting = store.waitForChange(r, 5000);
+      const started = Date.now();
+      await sleep(150);
+      const now = Date.now();
+      expect(await store.complete(r, r.token, { response: 'x', completedAt: now, expiresAt: now + 60_000 })).toBe(true);
+      await waiting;
+      expect(Date.now() - started).toBeLessThan(1500);
+      const completed = { ...r, status: 'completed', response: 'x', leaseExpiresAt: null, updatedAt: now, expiresAt: now + 60_000 };
+      expect(await store.createOrGet({ ...r, token: randomUUID() })).toEqual({ created: false, existing: completed });
+    } finally {
+      store.close();
+      const cleaner = localRedis();
+      await deletePrefix(cleaner, `${prefix}direct:`);
+      cleaner.disconnect();
+      client.destroy();
+    }
+  });
+});
+
 describe.skipIf(!available).each(CLIENT_KINDS)('RedisStore on the local Redis through %s: TTL, purge, notifications', (kind) => {
   const client = available ? localRedis() : (undefined as unknown as Redis);
   let opened: Awaited<ReturnType<typeof localStoreClient>>;
