@@ -10,6 +10,11 @@ import type { IdempotencyRecord, RecordScope } from './record.js';
  *   `token` (fencing: a holder that lost its claim can change nothing).
  * - `takeOver` re-checks at write time that the record is reclaimable at `now` (see
  *   `isReclaimable`), so a holder that renewed or completed in the meantime keeps its record.
+ * - Steps (optional `loadSteps` / `recordStep`): `create` / `createOrGet` insert a record with no
+ *   steps; `takeOver` clears the steps when the replaced record was expired at `now` (a new logical
+ *   operation) and keeps them when it was an in-progress record whose lease ran out (the taker
+ *   resumes them), decided at write time from the stored expiry; `release` and purges delete them
+ *   with the record; `complete` may keep or drop them (they are never read after completion).
  */
 export interface IdempotencyStore {
   /** Inserts `record`; false when the scope already has one. */
@@ -44,8 +49,28 @@ export interface IdempotencyStore {
    * with change notifications implement it; the engine polls with backoff otherwise.
    */
   waitForChange?(scope: RecordScope, timeoutMs: number): Promise<void>;
+  /** The steps recorded for the record held with `token`, in index order; null when `token` no longer holds it. */
+  loadSteps?(scope: RecordScope, token: string): Promise<StepRecord[] | null>;
+  /**
+   * Appends `step` to the record held with `token` (fenced: false when the token no longer holds it,
+   * or when a step with that index is already recorded) and, in the same atomic write, renews the
+   * lease to `leaseExpiresAt`, so a takeover racing with it fails its write-time reclaimable check.
+   */
+  recordStep?(scope: RecordScope, token: string, step: StepRecord, leaseExpiresAt: number): Promise<boolean>;
   /** Optional: releases connections the store opened itself (never the client it was given). */
   close?(): Promise<void> | void;
+}
+
+/** One completed step of a multi-step run (see `ClaimContext.step` / `databaseStep`). */
+export interface StepRecord {
+  /** 0-based position in the run. */
+  index: number;
+  name: string;
+  kind: 'database' | 'external';
+  /** The serialized (and encoded) result, like `Completion.response`. */
+  result: string;
+  /** Epoch ms. */
+  completedAt: number;
 }
 
 /** What `createOrGet` did: inserted the record, or found the scope's existing one. */
@@ -78,6 +103,8 @@ export type TransactionOf<TStore> = TStore extends TransactionalStore<infer Tx> 
  * runs; `undoWork()` rolls the transaction back to that point (the work's writes are gone, the
  * claim stays), so that a failed outcome can still be stored in the same transaction. A store
  * without them rolls back the whole transaction for failed outcomes and stores nothing.
+ * `loadSteps` / `recordStep` (inherited) work inside the transaction: a database step records
+ * itself with `recordStep` in the same transaction as its writes.
  */
 export interface TransactionScope extends IdempotencyStore {
   markWork?(): Promise<void>;
