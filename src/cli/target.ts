@@ -54,6 +54,7 @@ async function openRedis(options: TargetOptions): Promise<Target> {
   return {
     store,
     where: `Redis prefix "${options.prefix}"`,
+    countExpired: (now) => store.countExpired(now),
     close: async () => {
       store.close();
       await client.quit().catch(() => client.disconnect());

@@ -56,7 +56,7 @@ purge:
   --batch-size N                 records per batch (default 1000)
   --max-batches N                stop after N batches, reporting how many are left
   --pause-ms N                   pause between batches (default 0)
-  --dry-run                      only count what would be deleted (SQL only)
+  --dry-run                      only count what would be deleted
 
 Exit codes:
   0  done (migrate --status: the table is fit)
