@@ -27,6 +27,19 @@ export interface Statements {
   insertOrSelect: string;
   select: string;
   takeOver: string;
+  /**
+   * takeOver on a table with the steps column: clears the steps when the replaced record was
+   * expired at `now` (a new logical operation), keeps them after a lease ran out (the taker
+   * resumes them). One more parameter, `now`, first.
+   */
+  takeOverClearingSteps: string;
+  /** The steps of the record held with a token: zero rows when the token no longer holds it. */
+  loadSteps: string;
+  /**
+   * Appends one step (serialized by steps.ts) to the record held with a token, renewing its lease
+   * in the same statement; changes nothing unless exactly `index` steps are recorded.
+   */
+  recordStep: string;
   renew: string;
   complete: string;
   release: string;
@@ -82,11 +95,38 @@ export function buildStatements(provider: Provider, table: string): Statements {
   reset();
   const select = `SELECT ${cols} FROM ${t} WHERE ${scope()}`;
 
+  // With the steps column, takeOver also decides from the stored expires_at whether the steps go
+  // (expired: a new logical operation) or stay (a lease ran out: the taker resumes them). MySQL
+  // assigns left to right, so steps comes before expires_at changes.
+  const takeOverStatement = (clearSteps: boolean) => {
+    reset();
+    const steps = clearSteps ? `${q('steps')} = CASE WHEN ${q('expires_at')} <= ${p()} THEN NULL ELSE ${q('steps')} END, ` : '';
+    return (
+      `UPDATE ${t} SET ${steps}${q('status')} = 'in_progress', ${q('fingerprint')} = ${p()}, ${q('token')} = ${p()}, ${q('fence')} = ${p()}, ` +
+      `${q('lease_expires_at')} = ${p()}, ${q('response')} = NULL, ${q('created_at')} = ${p()}, ${q('updated_at')} = ${p()}, ${q('expires_at')} = ${p()} ` +
+      `WHERE ${scope()} AND ${q('token')} = ${p()} AND (${q('expires_at')} <= ${p()} OR (${q('status')} = 'in_progress' AND ${q('lease_expires_at')} <= ${p()}))`
+    );
+  };
+  const takeOver = takeOverStatement(false);
+  const takeOverClearingSteps = takeOverStatement(true);
+
   reset();
-  const takeOver =
-    `UPDATE ${t} SET ${q('status')} = 'in_progress', ${q('fingerprint')} = ${p()}, ${q('token')} = ${p()}, ${q('fence')} = ${p()}, ` +
-    `${q('lease_expires_at')} = ${p()}, ${q('response')} = NULL, ${q('created_at')} = ${p()}, ${q('updated_at')} = ${p()}, ${q('expires_at')} = ${p()} ` +
-    `WHERE ${scope()} AND ${q('token')} = ${p()} AND (${q('expires_at')} <= ${p()} OR (${q('status')} = 'in_progress' AND ${q('lease_expires_at')} <= ${p()}))`;
+  const loadSteps = `SELECT ${q('steps')} FROM ${t} WHERE ${scope()} AND ${q('token')} = ${p()} AND ${q('status')} = 'in_progress'`;
+
+  // The count check reads the text the store wrote (see steps.ts) instead of parsing JSON, which
+  // MariaDB refuses for some strings JSON.stringify writes (lone surrogates: "\ud800").
+  reset();
+  const steps = q('steps');
+  const head =
+    provider === 'mysql'
+      ? `CONCAT(SUBSTRING(${steps}, 1, CHAR_LENGTH(${steps}) - 1), ',')`
+      : `substr(${steps}, 1, length(${steps}) - 1) || ','`;
+  const prefix = `CASE WHEN COALESCE(${steps}, '') = '' THEN '[' ELSE ${head} END`;
+  const appended = provider === 'mysql' ? `CONCAT(${prefix}, ${p()}, ']')` : `${prefix} || ${p()} || ']'`;
+  const recordStep =
+    `UPDATE ${t} SET ${steps} = ${appended}, ${q('lease_expires_at')} = ${p()}, ` +
+    `${q('expires_at')} = CASE WHEN ${q('expires_at')} < ${p()} THEN ${p()} ELSE ${q('expires_at')} END, ${q('updated_at')} = ${p()} ` +
+    `WHERE ${scope()} AND ${q('token')} = ${p()} AND ${q('status')} = 'in_progress' AND COALESCE(${steps}, '') LIKE ${p()} AND COALESCE(${steps}, '') NOT LIKE ${p()}`;
 
   reset();
   const renew =
@@ -125,5 +165,5 @@ export function buildStatements(provider: Provider, table: string): Statements {
     `WITH ${q('changed')} AS (${statement} RETURNING 1) SELECT COUNT(pg_notify('${CHANGE_CHANNEL}', ${id}))::int AS ${q('n')} FROM ${q('changed')}`;
   const notifying = provider === 'postgresql' ? { complete: notify(complete, completeId), release: notify(release, releaseId) } : undefined;
 
-  return { insert, insertOrSelect, select, takeOver, renew, complete, release, ...(notifying ? { notifying } : {}), purge, countExpired };
+  return { insert, insertOrSelect, select, takeOver, takeOverClearingSteps, loadSteps, recordStep, renew, complete, release, ...(notifying ? { notifying } : {}), purge, countExpired };
 }

@@ -1,6 +1,6 @@
 import { ConfigurationError } from '../core/errors.js';
 import type { InteractiveTransaction, PrismaClientLike, Provider } from './client.js';
-import { findTableProblems, tableProblemError } from './schema-check.js';
+import { inspectTable, tableProblemError } from './schema-check.js';
 import { databaseErrorCode } from './transient.js';
 
 /**
@@ -16,9 +16,26 @@ export const migrationSql: Record<Provider, string> = {
   sqlite: "-- CreateTable\nCREATE TABLE \"oncely_idempotency\" (\n    \"id\" INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,\n    \"tenant\" TEXT NOT NULL,\n    \"operation\" TEXT NOT NULL,\n    \"key\" TEXT NOT NULL,\n    \"status\" TEXT NOT NULL,\n    \"fingerprint\" TEXT NOT NULL,\n    \"token\" TEXT NOT NULL,\n    \"fence\" INTEGER NOT NULL,\n    \"lease_expires_at\" BIGINT,\n    \"response\" TEXT,\n    \"created_at\" BIGINT NOT NULL,\n    \"updated_at\" BIGINT NOT NULL,\n    \"expires_at\" BIGINT NOT NULL\n);\n\n-- CreateIndex\nCREATE UNIQUE INDEX \"oncely_idempotency_scope_key\" ON \"oncely_idempotency\"(\"tenant\", \"operation\", \"key\");\n\n-- CreateIndex\nCREATE INDEX \"oncely_idempotency_expires_at_idx\" ON \"oncely_idempotency\"(\"expires_at\");\n",
 };
 
-/** Splits a migration into statements (no statement in ours contains a semicolon). */
-export function migrationStatements(provider: Provider): string[] {
-  return migrationSql[provider]
+/** The second migration: the nullable `steps` column (multi-step mutations). Old tables work without it. */
+export const STEPS_MIGRATION_NAME = '20261126000000_oncely_steps';
+
+export const stepsMigrationSql: Record<Provider, string> = {
+  postgresql: "-- AlterTable\n-- Steps of multi-step mutations (ClaimContext.step / databaseStep): a JSON array, NULL when none.\nALTER TABLE \"oncely_idempotency\" ADD COLUMN \"steps\" TEXT;\n",
+  mysql: "-- AlterTable\n-- Steps of multi-step mutations (ClaimContext.step / databaseStep): a JSON array, NULL when none.\nALTER TABLE `oncely_idempotency` ADD COLUMN `steps` LONGTEXT NULL;\n",
+  sqlite: "-- AlterTable\n-- Steps of multi-step mutations (ClaimContext.step / databaseStep): a JSON array, NULL when none.\nALTER TABLE \"oncely_idempotency\" ADD COLUMN \"steps\" TEXT;\n",
+};
+
+/** Every shipped migration, in the order they apply. */
+export const MIGRATIONS: readonly { name: string; sql: Record<Provider, string> }[] = [
+  { name: MIGRATION_NAME, sql: migrationSql },
+  { name: STEPS_MIGRATION_NAME, sql: stepsMigrationSql },
+];
+
+/** Splits a migration (default: the base one, which creates the table) into statements (no statement in ours contains a semicolon). */
+export function migrationStatements(provider: Provider, name: string = MIGRATION_NAME): string[] {
+  const migration = MIGRATIONS.find((m) => m.name === name);
+  if (!migration) throw new ConfigurationError(`migrationStatements: no migration named "${name}" (known: ${MIGRATIONS.map((m) => m.name).join(', ')}).`);
+  return migration.sql[provider]
     .split(';')
     .map((statement) => statement.replace(/^\s*--.*$/gm, '').trim())
     .filter(Boolean);
@@ -27,16 +44,21 @@ export function migrationStatements(provider: Provider): string[] {
 /** What applyMigration did. */
 export interface MigrationResult {
   table: string;
-  /** "created": the table was made now; "unchanged": it was already there and fit, nothing was done. */
-  action: 'created' | 'unchanged';
+  /**
+   * "created": the table was made now (with every migration); "upgraded": it was there and fit,
+   * and the later migrations (the `steps` column) were added now; "unchanged": it was already
+   * there, fit and complete, nothing was done.
+   */
+  action: 'created' | 'upgraded' | 'unchanged';
 }
 
 /**
- * Creates oncely's table through the client, for databases where `prisma migrate` does not run.
+ * Creates oncely's table through the client, for databases where `prisma migrate` does not run,
+ * and adds what later migrations add (the `steps` column) to a table made by an earlier one.
  * Safe to run at every start-up: an existing table is checked (see PrismaStore's `verifyTable`)
- * and left alone, and concurrent runs do not fail each other. `table` renames the table and its
- * indexes (default "oncely_idempotency"). With `dropExisting`, drops the table first (tests only:
- * it deletes every record).
+ * and otherwise left alone, and concurrent runs do not fail each other. `table` renames the table
+ * and its indexes (default "oncely_idempotency"). With `dropExisting`, drops the table first
+ * (tests only: it deletes every record).
  */
 export async function applyMigration(
   client: PrismaClientLike,
@@ -46,23 +68,39 @@ export async function applyMigration(
   const table = options.table ?? 'oncely_idempotency';
   if (!/^[A-Za-z_][A-Za-z0-9_]{0,40}$/.test(table)) throw new ConfigurationError(`applyMigration: "${table}" is not a plain table name.`);
   if (options.dropExisting) await client.$executeRawUnsafe(`DROP TABLE IF EXISTS ${table}`);
-  // PostgreSQL and SQLite create the table and its indexes in one transaction, so that a
-  // concurrent migrator never sees a table without its unique index (and refuses it as unfit);
-  // on PostgreSQL an advisory lock also queues concurrent migrators behind the first. MySQL and
-  // MariaDB commit every DDL statement, but there the one CREATE TABLE carries its indexes.
+  // One migrator at a time, so that each reports what it did and none sees a half-made table:
+  // PostgreSQL and SQLite migrate in one transaction (on PostgreSQL under an advisory lock too), so
+  // a concurrent migrator never sees a table without its unique index or its steps column. MySQL
+  // and MariaDB commit every DDL statement; there a named lock (GET_LOCK) queues the migrators,
+  // taken inside a transaction only to keep one pooled connection for the lock's lifetime.
   const transaction = client.$transaction as InteractiveTransaction | undefined;
-  if (provider === 'mysql' || typeof transaction !== 'function') return migrate(client, provider, table);
+  if (typeof transaction !== 'function') return migrate(client, provider, table);
   const inTransaction: InteractiveTransaction = transaction.bind(client);
   return inTransaction((tx) => migrate(tx, provider, table), { timeout: 60_000, maxWait: 30_000 });
 }
 
 async function migrate(client: PrismaClientLike, provider: Provider, table: string): Promise<MigrationResult> {
-  if (provider === 'postgresql') await client.$queryRawUnsafe(`SELECT pg_advisory_xact_lock(hashtext($1))::text`, `oncely migrate ${table}`);
-  const before = await findTableProblems(client, provider, table);
-  const missing = before.length === 1 && before[0] === 'the table does not exist';
+  const lock = `oncely migrate ${table}`;
+  if (provider === 'postgresql') await client.$queryRawUnsafe(`SELECT pg_advisory_xact_lock(hashtext($1))::text`, lock);
+  if (provider === 'mysql') {
+    const rows = await client.$queryRawUnsafe<{ locked: number | bigint | null }[]>('SELECT GET_LOCK(?, 30) AS locked', lock);
+    if (Number(rows[0]?.locked) !== 1) throw new ConfigurationError(`applyMigration: another migrator of "${table}" held its lock for 30 s; try again.`);
+    try {
+      return await migrateLocked(client, provider, table);
+    } finally {
+      await client.$queryRawUnsafe('SELECT RELEASE_LOCK(?) AS released', lock);
+    }
+  }
+  return migrateLocked(client, provider, table);
+}
+
+async function migrateLocked(client: PrismaClientLike, provider: Provider, table: string): Promise<MigrationResult> {
+  const before = await inspectTable(client, provider, table);
+  const missing = before.problems.length === 1 && before.problems[0] === 'the table does not exist';
   if (!missing) {
-    if (before.length > 0) throw tableProblemError(provider, table, before);
-    return { table, action: 'unchanged' };
+    if (before.problems.length > 0) throw tableProblemError(provider, table, before.problems);
+    if (before.stepsColumn) return { table, action: 'unchanged' };
+    return { table, action: (await addStepsColumn(client, provider, table)) ? 'upgraded' : 'unchanged' };
   }
   for (const statement of migrationStatements(provider)) {
     // IF NOT EXISTS: two processes migrating at once must not fail each other.
@@ -75,7 +113,21 @@ async function migrate(client: PrismaClientLike, provider: Provider, table: stri
       if (!CONCURRENTLY_CREATED.has(databaseErrorCode(error) ?? '')) throw error;
     }
   }
+  await addStepsColumn(client, provider, table);
   return { table, action: 'created' };
+}
+
+/** Applies the steps migration; false when a concurrent migrator (without the lock) added the column first. */
+async function addStepsColumn(client: PrismaClientLike, provider: Provider, table: string): Promise<boolean> {
+  for (const statement of migrationStatements(provider, STEPS_MIGRATION_NAME)) {
+    try {
+      await client.$executeRawUnsafe(statement.replaceAll('oncely_idempotency', table));
+    } catch (error) {
+      if (CONCURRENTLY_ADDED.has(databaseErrorCode(error) ?? '') || /duplicate column name/i.test(String((error as Error)?.message))) return false;
+      throw error;
+    }
+  }
+  return true;
 }
 
 const CONCURRENTLY_CREATED = new Set([
@@ -83,4 +135,10 @@ const CONCURRENTLY_CREATED = new Set([
   '42P07', // PostgreSQL duplicate_table (also raised for a duplicate index name)
   '1050', // MySQL/MariaDB ER_TABLE_EXISTS_ERROR
   '1061', // MySQL/MariaDB ER_DUP_KEYNAME
+]);
+
+const CONCURRENTLY_ADDED = new Set([
+  '42701', // PostgreSQL duplicate_column
+  '1060', // MySQL/MariaDB ER_DUP_FIELDNAME
+  // SQLite says "duplicate column name" with the generic SQLITE_ERROR: matched by its message.
 ]);

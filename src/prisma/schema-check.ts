@@ -22,17 +22,30 @@ interface Rows<T> {
 
 /** Lists what is wrong with the table; empty when it is fit. A missing table is one problem. */
 export async function findTableProblems(client: PrismaClientLike, provider: Provider, table: string): Promise<TableProblem[]> {
+  return (await inspectTable(client, provider, table)).problems;
+}
+
+/** What the table check found: the problems, and whether the optional columns are there. */
+export interface TableInspection {
+  problems: TableProblem[];
+  /** The `steps` column (migration 20261126000000_oncely_steps) exists: steps can be recorded. */
+  stepsColumn: boolean;
+}
+
+/** The table check, also telling whether the optional `steps` column exists (same look-ups). */
+export async function inspectTable(client: PrismaClientLike, provider: Provider, table: string): Promise<TableInspection> {
   const query = (<T>(sql: string, ...values: unknown[]) => client.$queryRawUnsafe<T[]>(sql, ...values)) as Rows<never>;
   const [schema, name] = table.includes('.') ? (table.split('.') as [string, string]) : [undefined, table];
-  switch (provider) {
-    case 'postgresql':
-      return postgresProblems(query, schema, name);
-    case 'mysql':
-      return mysqlProblems(query, schema, name);
-    case 'sqlite':
-      return sqliteProblems(query, schema, name);
-  }
+  const columns: string[] = [];
+  const problems = await (provider === 'postgresql'
+    ? postgresProblems(query, schema, name, columns)
+    : provider === 'mysql'
+      ? mysqlProblems(query, schema, name, columns)
+      : sqliteProblems(query, schema, name, columns));
+  return { problems, stepsColumn: columns.includes(STEPS_COLUMN) };
 }
+
+export const STEPS_COLUMN = 'steps';
 
 function hasScopeIndex(indexes: { columns: string[]; ok: boolean }[]): boolean {
   return indexes.some((index) => index.ok && index.columns.length === 3 && SCOPE_COLUMNS.every((c) => index.columns.includes(c)));
@@ -40,7 +53,7 @@ function hasScopeIndex(indexes: { columns: string[]; ok: boolean }[]): boolean {
 
 const NO_UNIQUE_INDEX = 'no unique index over exactly (tenant, operation, key): duplicates could both claim a key';
 
-async function postgresProblems(query: Rows<never>, schema: string | undefined, name: string): Promise<TableProblem[]> {
+async function postgresProblems(query: Rows<never>, schema: string | undefined, name: string, seen: string[]): Promise<TableProblem[]> {
   const regclass = schema ? `"${schema}"."${name}"` : `"${name}"`;
   const columns: { column: string; type: string; deterministic: boolean | null }[] = await query(
     `SELECT a.attname AS "column", t.typname AS "type", c.collisdeterministic AS "deterministic"
@@ -49,6 +62,7 @@ async function postgresProblems(query: Rows<never>, schema: string | undefined, 
     regclass,
   );
   if (columns.length === 0) return ['the table does not exist'];
+  seen.push(...columns.map((c) => c.column));
   const problems = columnProblems(columns.map((c) => c.column));
   for (const c of columns) {
     if (!isScopeColumn(c.column)) continue;
@@ -66,7 +80,7 @@ async function postgresProblems(query: Rows<never>, schema: string | undefined, 
   return problems;
 }
 
-async function mysqlProblems(query: Rows<never>, schema: string | undefined, name: string): Promise<TableProblem[]> {
+async function mysqlProblems(query: Rows<never>, schema: string | undefined, name: string, seen: string[]): Promise<TableProblem[]> {
   const columns: { column: string; type: string; charset: string | null; collation: string | null; width: number | bigint | null }[] = await query(
     `SELECT COLUMN_NAME AS \`column\`, DATA_TYPE AS \`type\`, CHARACTER_SET_NAME AS \`charset\`, COLLATION_NAME AS \`collation\`, CHARACTER_MAXIMUM_LENGTH AS \`width\`
        FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = COALESCE(?, DATABASE()) AND TABLE_NAME = ?`,
@@ -74,6 +88,7 @@ async function mysqlProblems(query: Rows<never>, schema: string | undefined, nam
     name,
   );
   if (columns.length === 0) return ['the table does not exist'];
+  seen.push(...columns.map((c) => c.column));
   const problems = columnProblems(columns.map((c) => c.column));
   for (const c of columns) {
     if (!isScopeColumn(c.column)) continue;
@@ -102,10 +117,11 @@ async function mysqlProblems(query: Rows<never>, schema: string | undefined, nam
   return problems;
 }
 
-async function sqliteProblems(query: Rows<never>, schema: string | undefined, name: string): Promise<TableProblem[]> {
+async function sqliteProblems(query: Rows<never>, schema: string | undefined, name: string, seen: string[]): Promise<TableProblem[]> {
   const prefix = schema ? `"${schema}".` : '';
   const columns: { name: string; type: string }[] = await query(`PRAGMA ${prefix}table_info("${name}")`);
   if (columns.length === 0) return ['the table does not exist'];
+  seen.push(...columns.map((c) => c.name));
   const problems = columnProblems(columns.map((c) => c.name));
   for (const c of columns) {
     // Without TEXT affinity SQLite turns "01" and "1" into the same integer.

@@ -1,12 +1,14 @@
 import { ConfigurationError } from '../core/errors.js';
 import type { IdempotencyRecord, RecordScope, RecordStatus } from '../core/record.js';
-import type { Completion, CreateOrGet, TransactionScope, TransactionalStore } from '../core/store.js';
+import type { Completion, CreateOrGet, StepRecord, TransactionScope, TransactionalStore } from '../core/store.js';
 import { type InteractiveTransaction, type PrismaClientLike, type Provider, type TransactionClientOf, detectProvider } from './client.js';
 import { type Statements, buildStatements } from './dialect.js';
 import { ChangeListener } from './change-listener.js';
 import { type PrismaNotifyOptions, changeId, resolveNotify } from './notify.js';
-import { findTableProblems, tableProblemError } from './schema-check.js';
-import { isTransientConflict, retryTransient } from './transient.js';
+import { STEPS_MIGRATION_NAME } from './migrations.js';
+import { inspectTable, tableProblemError } from './schema-check.js';
+import { parseSteps, stepCountPatterns, stepElement } from './steps.js';
+import { databaseErrorCode, isTransientConflict, retryTransient } from './transient.js';
 
 const WORK_SAVEPOINT = 'oncely_work';
 
@@ -57,7 +59,16 @@ interface SharedChecks {
   verified?: Promise<void>;
   /** provider "mysql": whether the server is MariaDB (which has INSERT ... RETURNING). */
   mariadb?: Promise<boolean>;
+  /** Whether the table has the steps column; a "no" is asked again after STEPS_RECHECK_MS. */
+  steps?: { present: Promise<boolean>; absent?: boolean; at: number };
 }
+
+// A table may get the steps column while stores run (applyMigration in another process): a store
+// that found none looks again this long after, so that its takeOver starts clearing steps.
+const STEPS_RECHECK_MS = 30_000;
+
+// "The column does not exist", as each database says it.
+const UNDEFINED_COLUMN = new Set(['42703', '1054']); // PostgreSQL undefined_column, MySQL ER_BAD_FIELD_ERROR
 
 interface Row {
   tenant: string;
@@ -145,8 +156,10 @@ export class PrismaStore<TClient extends PrismaClientLike = PrismaClientLike> im
   verify(): Promise<void> {
     if (this.options.verifyTable === false) return Promise.resolve();
     if (!this.check.verified) {
-      const verified = findTableProblems(this.client, this.provider, this.table).then((problems) => {
+      const verified = inspectTable(this.client, this.provider, this.table).then(({ problems, stepsColumn }) => {
         if (problems.length > 0) throw tableProblemError(this.provider, this.table, problems);
+        // The same look-up answers the steps question: no extra statement for it.
+        this.check.steps ??= { present: Promise.resolve(stepsColumn), absent: !stepsColumn, at: Date.now() };
       });
       this.check.verified = verified;
       // A failed look-up (database down) is tried again next time; an unfit table stays refused.
@@ -286,8 +299,12 @@ export class PrismaStore<TClient extends PrismaClientLike = PrismaClientLike> im
   }
 
   async takeOver(r: IdempotencyRecord, expectedToken: string, now: number): Promise<boolean> {
+    await this.verify();
+    // A table with the steps column clears or keeps them in the same statement (see dialect.ts).
+    const clearing = await this.stepsColumn();
     const count = await this.run(() => this.client.$executeRawUnsafe(
-      this.sql.takeOver,
+      clearing ? this.sql.takeOverClearingSteps : this.sql.takeOver,
+      ...(clearing ? [now] : []),
       r.fingerprint,
       r.token,
       r.fence,
@@ -303,6 +320,85 @@ export class PrismaStore<TClient extends PrismaClientLike = PrismaClientLike> im
       now,
     ), true);
     return count === 1;
+  }
+
+  /** The steps of the record held with `token`, in order; null when `token` no longer holds it. */
+  async loadSteps(scope: RecordScope, token: string): Promise<StepRecord[] | null> {
+    await this.requireStepsColumn();
+    const rows = await this.stepStatement(() => this.client.$queryRawUnsafe<{ steps: string | null }[]>(this.sql.loadSteps, scope.tenant, scope.operation, scope.key, token));
+    const row = rows[0];
+    return row ? parseSteps(row.steps) : null;
+  }
+
+  /**
+   * Appends `step` to the record held with `token` and renews its lease, in one UPDATE; false when
+   * the token no longer holds it or the record does not have exactly `step.index` steps. Called on
+   * the store bound to a transaction, it commits or rolls back with the step's own writes.
+   */
+  async recordStep(scope: RecordScope, token: string, step: StepRecord, leaseExpiresAt: number): Promise<boolean> {
+    await this.requireStepsColumn();
+    const { previous, next } = stepCountPatterns(step.index);
+    const count = await this.stepStatement(() => this.client.$executeRawUnsafe(
+      this.sql.recordStep,
+      stepElement(step),
+      leaseExpiresAt,
+      leaseExpiresAt,
+      leaseExpiresAt,
+      step.completedAt,
+      scope.tenant,
+      scope.operation,
+      scope.key,
+      token,
+      previous,
+      next,
+    ));
+    return count === 1;
+  }
+
+  /** Whether the table has the steps column (the table check's answer when it ran). */
+  private stepsColumn(): Promise<boolean> {
+    const known = this.check.steps;
+    if (known && !(known.absent && Date.now() - known.at >= STEPS_RECHECK_MS)) return known.present;
+    const entry: NonNullable<SharedChecks['steps']> = { present: Promise.resolve(false), at: Date.now() };
+    entry.present = retryTransient(() => inspectTable(this.client, this.provider, this.table)).then(({ stepsColumn }) => {
+      entry.absent = !stepsColumn;
+      return stepsColumn;
+    });
+    this.check.steps = entry;
+    // A failed look-up (database down) is asked again next time.
+    entry.present.catch(() => {
+      if (this.check.steps === entry) this.check.steps = undefined;
+    });
+    return entry.present;
+  }
+
+  private async requireStepsColumn(): Promise<void> {
+    await this.verify();
+    if (!(await this.stepsColumn())) throw this.noStepsColumn();
+  }
+
+  /** A step statement; "no such column" (the column was dropped, or the check was skipped) names the migration. */
+  private async stepStatement<T>(statement: () => PromiseLike<T>): Promise<T> {
+    try {
+      return await this.run(statement);
+    } catch (error) {
+      const code = databaseErrorCode(error);
+      if ((code && UNDEFINED_COLUMN.has(code)) || /no such column/i.test(String((error as Error)?.message))) {
+        this.check.steps = { present: Promise.resolve(false), absent: true, at: Date.now() };
+        throw this.noStepsColumn(error);
+      }
+      throw error;
+    }
+  }
+
+  private noStepsColumn(cause?: unknown): ConfigurationError {
+    const error = new ConfigurationError(
+      `oncely: the table "${this.table}" has no "steps" column, which steps (step / databaseStep) need: apply migration ${STEPS_MIGRATION_NAME} ` +
+        `(prisma migrate deploy with the migrations shipped in node_modules/oncely/prisma/${this.provider}/migrations, ` +
+        `or applyMigration(prisma, '${this.provider}'), or npx oncely migrate). Tables without it keep working for everything else.`,
+    );
+    if (cause !== undefined) Object.defineProperty(error, 'cause', { value: cause, enumerable: false });
+    return error;
   }
 
   async renew(scope: RecordScope, token: string, leaseExpiresAt: number, now: number): Promise<boolean> {

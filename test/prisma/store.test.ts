@@ -1,14 +1,21 @@
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Idempotency, KeyInUseError } from '../../src/index.js';
-import { MIGRATION_NAME, PrismaStore, applyMigration, detectProvider, migrationSql } from '../../src/prisma/index.js';
+import { MIGRATIONS, MIGRATION_NAME, PrismaStore, STEPS_MIGRATION_NAME, applyMigration, detectProvider, migrationSql, stepsMigrationSql } from '../../src/prisma/index.js';
 import { type PrismaLike, type TestDatabase, freshStore, testDatabases } from '../support/databases.js';
 
 describe('shipped Prisma files', () => {
-  it.each(['postgresql', 'mysql', 'sqlite'] as const)('embeds the %s migration exactly as shipped', (provider) => {
+  it.each(['postgresql', 'mysql', 'sqlite'] as const)('embeds the %s migrations exactly as shipped, and ships no other', (provider) => {
     const file = readFileSync(`prisma/${provider}/migrations/${MIGRATION_NAME}/migration.sql`, 'utf8');
     expect(migrationSql[provider]).toBe(file);
+    expect(MIGRATIONS.map((m) => m.name)).toEqual([MIGRATION_NAME, STEPS_MIGRATION_NAME]);
+    for (const migration of MIGRATIONS) {
+      expect(migration.sql[provider]).toBe(readFileSync(`prisma/${provider}/migrations/${migration.name}/migration.sql`, 'utf8'));
+    }
+    expect(stepsMigrationSql[provider]).toMatch(/^ALTER TABLE \S+ ADD COLUMN \S+steps\S+ (TEXT|LONGTEXT NULL);$/m);
+    const shipped = readdirSync(`prisma/${provider}/migrations`, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
+    expect(shipped.sort()).toEqual(MIGRATIONS.map((m) => m.name));
   });
 
   it('refuses clients it cannot use, with a clear message', () => {
@@ -42,6 +49,7 @@ for (const db of testDatabases()) {
       const data = {
         tenant: 'acct', operation: 'op', key: randomUUID(), status: 'completed', fingerprint: 'f'.repeat(64), token: randomUUID(),
         fence: 3, leaseExpiresAt: null, response: 'é'.repeat(70_000), createdAt: 1n, updatedAt: 2n, expiresAt: 9_999_999_999_999n,
+        steps: null,
       };
       const created = await own.oncelyIdempotencyRecord.create({ data });
       expect(created).toMatchObject(data);
