@@ -1,6 +1,6 @@
 import type { RecordScope } from './record.js';
 import type { IdempotencyStore, TransactionScope, TransactionalStore } from './store.js';
-import type { StoreMethod } from './telemetry.js';
+import { type IdempotencyTelemetry, type StoreMethod, storeTimingGate } from './telemetry.js';
 
 /** Told about every store call: its method, duration, the error it threw (if any) and the scope it was about. */
 export type StoreObserver = (method: StoreMethod, durationMs: number, failure: { error: unknown } | undefined, scope: RecordScope | undefined) => void;
@@ -10,15 +10,20 @@ const TIMED = ['create', 'createOrGet', 'get', 'takeOver', 'renew', 'complete', 
 /**
  * The same store, each call timed and reported to `observe`. Only built when something observes
  * (telemetry or onEvent): otherwise the engine calls the store directly. Optional methods stay
- * optional; a transaction's store is observed too.
+ * optional; a transaction's store is observed too. Given the engine's `watchers`, a call is timed
+ * only while one of them listens (see storeTimingGate), else it goes to the store as it is.
  */
-export function observeStore<S extends IdempotencyStore>(store: S, observe: StoreObserver): S {
+export function observeStore<S extends IdempotencyStore>(store: S, observe: StoreObserver, watchers?: { onEvent?: unknown; telemetry?: IdempotencyTelemetry }): S {
+  return observeWith(store, observe, storeTimingGate(watchers?.onEvent, watchers?.telemetry));
+}
+
+function observeWith<S extends IdempotencyStore>(store: S, observe: StoreObserver, timing: (() => boolean) | undefined): S {
   const observed: Record<string, unknown> = {};
   for (const method of TIMED) {
     const original = store[method] as ((...args: unknown[]) => Promise<unknown>) | undefined;
     if (typeof original !== 'function') continue;
     // Plain promise chaining, not async/await: one tick per call less on the hot path.
-    observed[method] = (...args: unknown[]) => {
+    const timed = (...args: unknown[]) => {
       const started = performance.now();
       let pending: Promise<unknown>;
       try {
@@ -37,6 +42,8 @@ export function observeStore<S extends IdempotencyStore>(store: S, observe: Stor
         },
       );
     };
+    // While nothing measures (`timing` says so), the store is called as it is: no clock, no extra promise.
+    observed[method] = timing ? (...args: unknown[]) => (timing() ? timed(...args) : original.apply(store, args)) : timed;
   }
   // Untimed: waiting, closing and the transaction's savepoints are not store latency.
   for (const method of ['waitForChange', 'close', 'markWork', 'undoWork'] as const) {
@@ -46,12 +53,13 @@ export function observeStore<S extends IdempotencyStore>(store: S, observe: Stor
   const transaction = (store as Partial<TransactionalStore>).transaction;
   if (typeof transaction === 'function') {
     observed.transaction = async <R>(fn: (txStore: TransactionScope, tx: unknown) => Promise<R>): Promise<R> => {
+      if (timing && !timing()) return transaction.call(store as unknown as TransactionalStore, fn) as Promise<R>;
       const started = performance.now();
       let thrownInside: { error: unknown } | undefined;
       try {
         return await transaction.call<TransactionalStore, [(txStore: TransactionScope, tx: unknown) => Promise<R>], Promise<R>>(store as unknown as TransactionalStore, async (txStore, tx) => {
           try {
-            return await fn(observeStore(txStore, observe), tx);
+            return await fn(observeWith(txStore, observe, timing), tx);
           } catch (error) {
             thrownInside = { error };
             throw error;

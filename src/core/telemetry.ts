@@ -5,8 +5,18 @@ import type { IdempotencyEvent } from './events.js';
  * them over OpenTelemetry. Without `telemetry` the engine calls none of them and wraps nothing.
  */
 export interface IdempotencyTelemetry {
-  /** Called once per call, synchronously at its start (in the caller's context): traces that call. */
-  call(call: TracedCall): CallTrace;
+  /**
+   * Called once per call, synchronously at its start (in the caller's context): traces that call.
+   * Undefined when nothing would record it (OpenTelemetry with no SDK registered): the engine then
+   * starts no span, builds no event for the telemetry and stores no trace context for that call.
+   */
+  call(call: TracedCall): CallTrace | undefined;
+  /**
+   * Whether store calls and events are recorded right now (for OpenTelemetry: a MeterProvider is
+   * registered). While it answers false, and `onEvent` is not set, the engine calls the store
+   * directly, untimed. Without it, store calls are always timed.
+   */
+  measuring?(): boolean;
   /** Each store call the engine made: how long it took, and whether it threw. */
   storeCall(method: StoreMethod, durationMs: number, failed: boolean, store: string): void;
   /** Every event of the engine, whether or not `onEvent` is set. Must not throw (it is guarded anyway). */
@@ -77,4 +87,14 @@ export interface CallTrace {
 export function storeKind(store: object): string {
   const name = (store as { constructor?: { name?: unknown } }).constructor?.name;
   return typeof name === 'string' && name !== '' && name !== 'Object' ? name : 'custom';
+}
+
+/**
+ * When the engine's timed view of the store (observed-store.ts) must time a call: undefined for
+ * always (`onEvent` is set: store_failed carries the duration; or the telemetry cannot say), else
+ * while the telemetry measures.
+ */
+export function storeTimingGate(onEvent: unknown, telemetry: IdempotencyTelemetry | undefined): (() => boolean) | undefined {
+  if (onEvent || !telemetry?.measuring) return undefined;
+  return () => telemetry.measuring!();
 }

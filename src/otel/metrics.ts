@@ -2,7 +2,7 @@ import type { Attributes, Counter, Histogram, Meter, UpDownCounter } from '@open
 import type { IdempotencyEvent } from '../core/events.js';
 import type { StoreMethod } from '../core/telemetry.js';
 
-/** The instruments, created on first use so that a MeterProvider registered after openTelemetry() still gets them. */
+/** The instruments on one meter (openTelemetry() makes them anew when the global meter changes: an SDK registered later). */
 export class Instruments {
   readonly claims: Counter;
   readonly replays: Counter;
@@ -13,7 +13,7 @@ export class Instruments {
   readonly inFlight: UpDownCounter;
   readonly storeDuration: Histogram;
 
-  constructor(meter: Meter) {
+  constructor(readonly meter: Meter) {
     this.claims = meter.createCounter('oncely.claims', { description: 'Keys claimed: the work runs (first executions and takeovers).' });
     this.replays = meter.createCounter('oncely.replays', { description: 'Calls answered with a stored outcome.' });
     this.conflicts = meter.createCounter('oncely.conflicts', { description: 'Calls refused because another request holds the key (409).' });

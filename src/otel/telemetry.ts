@@ -1,14 +1,15 @@
-import { type Attributes, type Meter, type Span, SpanKind, SpanStatusCode, type Tracer, context, metrics, trace } from '@opentelemetry/api';
+import { type Attributes, type Meter, type Span, SpanKind, SpanStatusCode, type Tracer, context, trace } from '@opentelemetry/api';
 import type { IdempotencyEvent } from '../core/events.js';
 import type { CallTrace, IdempotencyTelemetry, StepDetails, StepSpan, StoreMethod, TracedCall, TracedStep } from '../core/telemetry.js';
 import { type IdentifierHashing, identifierFormat } from './identifiers.js';
+import { currentMeter, tracerLiveness } from './liveness.js';
 import { Instruments } from './metrics.js';
 import { fromTraceparent, toTraceparent } from './traceparent.js';
 
 export interface OpenTelemetryOptions {
   /** Default: the global tracer provider's tracer "oncely" (a no-op until an SDK is registered). */
   tracer?: Tracer;
-  /** Default: the global meter provider's meter "oncely", looked up at the first call. */
+  /** Default: the global meter provider's meter "oncely", looked up at each call (a provider registered later is used from then on). */
   meter?: Meter;
   /**
    * Tenants and keys in span attributes: hashed (default true, a SHA-256 prefix), as they are
@@ -41,12 +42,23 @@ export function openTelemetry(options: OpenTelemetryOptions = {}): IdempotencyTe
     throw new TypeError('openTelemetry: hashIdentifiers must be true, false or a function (value: string) => string.');
   }
   const tracer = options.tracer ?? trace.getTracer('oncely');
+  const tracing = tracerLiveness(options.tracer);
+  const meterNow = currentMeter(options.meter);
   const identifier = identifierFormat(hashIdentifiers);
   let instruments: Instruments | undefined;
-  const meters = () => (instruments ??= new Instruments(options.meter ?? metrics.getMeter('oncely')));
+  // Made anew when the meter changes (a MeterProvider registered after the first call); undefined on the no-op meter.
+  const counting = (): Instruments | undefined => {
+    const meter = meterNow();
+    if (meter === undefined) return undefined;
+    if (instruments?.meter !== meter) instruments = new Instruments(meter);
+    return instruments;
+  };
 
   return {
-    call(call: TracedCall): CallTrace {
+    call(call: TracedCall): CallTrace | undefined {
+      const counted = counting();
+      // No SDK at all: the engine skips this call's spans and events altogether.
+      if (!tracing()) return counted ? countedOnly(call, counted) : undefined;
       const parent = context.active();
       // Built (and hashed) once per call, and only for a recording span: with no SDK, or a call
       // that is not sampled, a call costs no hashing. So samplers do not see them at span start.
@@ -63,11 +75,7 @@ export function openTelemetry(options: OpenTelemetryOptions = {}): IdempotencyTe
           const within = parentStep instanceof OtelStep ? trace.setSpan(parent, parentStep.span) : parent;
           const span = tracer.startSpan(SPAN_NAMES[step], SPAN_OPTIONS, within);
           if (span.isRecording()) span.setAttributes(callAttributes());
-          if (step !== 'execute') return new OtelStep(span);
-          // A claim is in flight while its work span is open.
-          const held = { 'oncely.operation': call.operation, 'oncely.store': call.store };
-          meters().inFlight.add(1, held);
-          return new OtelStep(span, () => meters().inFlight.add(-1, held));
+          return new OtelStep(span, step === 'execute' && counted ? holdInFlight(call, counted) : undefined);
         },
         within(step, work) {
           return step instanceof OtelStep ? context.with(trace.setSpan(parent, step.span), work) : work();
@@ -77,14 +85,49 @@ export function openTelemetry(options: OpenTelemetryOptions = {}): IdempotencyTe
         },
       };
     },
+    measuring() {
+      return meterNow() !== undefined;
+    },
     storeCall(method: StoreMethod, durationMs: number, failed: boolean, store: string) {
-      meters().storeCall(method, durationMs, failed, store);
+      counting()?.storeCall(method, durationMs, failed, store);
     },
     event(event: IdempotencyEvent) {
-      meters().count(event);
+      counting()?.count(event);
     },
   };
 }
+
+/** A claim is in flight while its work span is open: counted up now; the returned function counts it down. */
+function holdInFlight(call: TracedCall, instruments: Instruments): () => void {
+  const held = { 'oncely.operation': call.operation, 'oncely.store': call.store };
+  instruments.inFlight.add(1, held);
+  return () => instruments.inFlight.add(-1, held);
+}
+
+/** Metrics without a tracer: no span; only the work's step counts the claim in flight. */
+function countedOnly(call: TracedCall, instruments: Instruments): CallTrace {
+  return {
+    start: (step) => (step === 'execute' ? new CountedStep(holdInFlight(call, instruments)) : UNTRACED),
+    within: (_step, work) => work(),
+    traceContext: () => undefined,
+  };
+}
+
+/** A step with no span, which only runs `onEnd` once when it ends. */
+class CountedStep implements StepSpan {
+  private ended = false;
+  constructor(private readonly onEnd?: () => void) {}
+  set(): void {}
+  fail(): void {}
+  link(): void {}
+  end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.onEnd?.();
+  }
+}
+
+const UNTRACED = new CountedStep();
 
 /** One step's span; ends once, however often end() is called. */
 class OtelStep implements StepSpan {

@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash } from 'node:crypto';
-import { type Context, type ContextManager, ROOT_CONTEXT, context } from '@opentelemetry/api';
+import { type Context, type ContextManager, ROOT_CONTEXT, context, metrics, trace } from '@opentelemetry/api';
 import { AggregationTemporality, type DataPoint, type Histogram, MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import { BasicTracerProvider, InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 
@@ -75,7 +75,26 @@ export function otelHarness() {
   };
   const sum = async (name: string) => (await metric(name)).reduce((total, point) => total + (point.value as number), 0);
 
-  return { tracer, meter, exporter, spans, named, one, metric, sum, shutdown: async () => Promise.all([tracerProvider.shutdown(), meterProvider.shutdown()]) };
+  return {
+    tracer,
+    meter,
+    exporter,
+    spans,
+    named,
+    one,
+    metric,
+    sum,
+    /** Registers both providers as the API's globals (as an SDK does); shutdown() unregisters them. */
+    registerGlobally: () => {
+      trace.setGlobalTracerProvider(tracerProvider);
+      metrics.setGlobalMeterProvider(meterProvider);
+    },
+    shutdown: async () => {
+      trace.disable();
+      metrics.disable();
+      return Promise.all([tracerProvider.shutdown(), meterProvider.shutdown()]);
+    },
+  };
 }
 
 export const parentOf = (span: ReadableSpan) => span.parentSpanContext?.spanId;
