@@ -60,7 +60,7 @@ export class Idempotency<Tx = unknown> {
       ? observeStore(options.store, (method, durationMs, failure, scope) => {
           if (this.telemetry) guarded(() => this.telemetry!.storeCall(method, durationMs, failure !== undefined, this.storeName));
           if (failure) this.emit({ type: 'store_failed', method, error: failure.error, ...scope, durationMs });
-        })
+        }, options)
       : options.store;
   }
 
@@ -102,7 +102,7 @@ export class Idempotency<Tx = unknown> {
     const trace = this.telemetry?.call({ tenant: scope.tenant, operation: scope.operation, key, store: this.storeName });
     const fingerprint = call.fingerprint ?? fingerprintInput(call.input);
     // Unobserved, events are not even built: this is the hot path of every call.
-    const emit: Emit = this.observed
+    const emit: Emit = this.options.onEvent || trace
       ? (event) => this.emit({ ...event, tenant: scope.tenant, operation: scope.operation, key, durationMs: performance.now() - started })
       : () => {};
 
