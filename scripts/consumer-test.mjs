@@ -42,7 +42,7 @@ const started = Date.now();
 const PEERS = [
   'graphql-yoga', 'graphql', '@envelop/core', '@trpc/server', '@trpc/client', 'superjson',
   'prisma', '@prisma/client', '@prisma/adapter-libsql', '@libsql/client',
-  'typescript', '@types/node', 'ioredis', '@apollo/client', 'rxjs', '@urql/core', '@urql/exchange-retry',
+  'typescript', '@types/node', 'ioredis', 'redis', '@opentelemetry/api', '@apollo/client', 'rxjs', '@urql/core', '@urql/exchange-retry',
   '@tanstack/query-core', '@tanstack/react-query', 'react', '@types/react', 'vitest',
   // The PostgreSQL and MariaDB quickstarts' driver adapters.
   '@prisma/adapter-pg', 'pg', '@types/pg', '@prisma/adapter-mariadb', 'mariadb',
@@ -317,6 +317,10 @@ function checkFileList(files) {
   for (const field of ['main', 'module', 'types']) if (pkg[field]) expect(pkg[field], `package.json "${field}"`);
   for (const [name, file] of Object.entries(pkg.bin ?? {})) expect(file, `bin ${name}`);
   for (const file of ['package.json', 'LICENSE', 'README.md']) expect(file, 'package metadata');
+  // The README's links to docs/ must work from node_modules/oncely (and the registry page has no
+  // repository to resolve them against), so the docs ship with it.
+  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  for (const [, file] of readme.matchAll(/\]\((docs\/[^)#\s]+\.md)(?:#[^)]*)?\)/g)) expect(file, 'linked from README.md');
 
   const missing = [...expected].filter(([file]) => !has.has(file));
   const migrationsShipped = [...expected.keys()].filter((f) => f.endsWith('migration.sql')).length;
