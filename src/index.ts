@@ -22,6 +22,7 @@ export {
   KeyMissingError,
   KeyReusedError,
   ResponseNotStorableError,
+  StepMismatchError,
   StoreUnavailableError,
 } from './core/errors.js';
 export type { IdempotencyErrorCode } from './core/errors.js';
@@ -40,7 +41,7 @@ export type { IdempotencyRecord, RecordScope, RecordStatus } from './core/record
 export { defaultSerializer } from './core/serializer.js';
 export type { Serializer } from './core/serializer.js';
 export { isTransactionalStore } from './core/store.js';
-export type { Completion, CreateOrGet, IdempotencyStore, TransactionalStore, TransactionOf } from './core/store.js';
+export type { Completion, CreateOrGet, IdempotencyStore, StepRecord, TransactionalStore, TransactionOf } from './core/store.js';
 export { MemoryStore } from './core/memory-store.js';
 export { ManualClock, systemClock } from './core/clock.js';
 export type { Clock } from './core/clock.js';

@@ -1,5 +1,6 @@
 import type { ClaimContext, Execution } from '../core/call.js';
 import type { Tenant } from '../core/scope.js';
+import { refusedSteps } from '../core/steps.js';
 
 /**
  * What the mutation's code finds while a key is held (Yoga: `context.idempotency`, tRPC:
@@ -22,11 +23,24 @@ export interface IdempotencyContext<Tx = unknown> {
   signal: AbortSignal;
   /** A key for a downstream call (payment provider...), stable across retries, distinct per purpose. */
   deriveKey(purpose?: string): string;
+  /**
+   * Lease mode: an external step (a call outside your database). Runs `fn` once per run and records
+   * its result; a retry after a crash gets the recorded result without running it. At-least-once:
+   * pass `step.key` to the provider as its idempotency key. See docs/steps.md.
+   */
+  step<T>(name: string, fn: (step: { key: string }) => Promise<T> | T): Promise<T>;
+  /**
+   * Lease mode, PrismaStore: a database step. `fn(tx)` and the step's record commit in one
+   * transaction fenced by this claim: exactly-once. See docs/steps.md.
+   */
+  databaseStep<T>(name: string, fn: (tx: Tx) => Promise<T>): Promise<T>;
   /** Transactional mode: the transaction client (Prisma: the interactive transaction client). */
   tx?: Tx;
 }
 
 export function contextFromClaim<Tx>(claim: ClaimContext, operation = claim.operation): IdempotencyContext<Tx> {
+  // The engine's handle is the adapter's Tx: both come from the same store.
+  const steps = claim as ClaimContext<Tx>;
   return {
     key: claim.key,
     tenant: claim.tenant,
@@ -35,6 +49,8 @@ export function contextFromClaim<Tx>(claim: ClaimContext, operation = claim.oper
     replayed: false,
     signal: claim.signal,
     deriveKey: claim.deriveKey,
+    step: steps.step,
+    databaseStep: steps.databaseStep,
     ...(claim.tx === undefined ? {} : { tx: claim.tx as Tx }),
   };
 }
@@ -50,5 +66,6 @@ export function contextForReplay<Tx>(execution: Execution<unknown>, tenant: Tena
     signal: new AbortController().signal,
     // The same derived keys as the original run: a replay may answer with them.
     deriveKey: execution.deriveKey,
+    ...refusedSteps<Tx>('oncely: steps run only while a claim is held; this field was replayed from its stored result.'),
   };
 }

@@ -44,6 +44,20 @@ export interface ClaimContext<Tx = unknown> {
    * this operation, distinct per `purpose`.
    */
   deriveKey(purpose?: string): string;
+  /**
+   * Lease mode: an external step (a call outside your database, e.g. charging a card). Runs `fn`
+   * and records its result; a retry after a crash or takeover gets the recorded result without
+   * running it again. At-least-once: a crash after `fn` but before the record re-runs it, so pass
+   * `step.key` (`deriveKey(name)`) to the provider as its idempotency key. Steps are matched by
+   * position and name (StepMismatchError otherwise) and run one at a time.
+   */
+  step<T>(name: string, fn: (step: { key: string }) => Promise<T> | T): Promise<T>;
+  /**
+   * Lease mode, on a store with transactions (PrismaStore): a database step. Runs `fn(tx)` in a
+   * store transaction that also records the step, fenced by this claim's token: exactly-once (a
+   * holder that lost its claim rolls its writes back).
+   */
+  databaseStep<T>(name: string, fn: (tx: Tx) => Promise<T>): Promise<T>;
   /** Transactional mode only: the transaction handle (Prisma: the interactive transaction client). */
   tx?: Tx;
 }

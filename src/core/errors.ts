@@ -92,6 +92,30 @@ export class ConfigurationError extends IdempotencyError {
   }
 }
 
+/**
+ * A run reached its steps in another order than the run it resumes (ClaimContext.step): the code
+ * changed between the two runs, or chooses its steps from something other than the input. A server
+ * bug: answered 500, never stored; the recorded steps stay for a fixed retry.
+ */
+export class StepMismatchError extends IdempotencyError {
+  /** 0-based position of the step call that did not match. */
+  readonly index: number;
+  /** The name the code reached there. */
+  readonly reached: string;
+  /** The name the recorded run had there. */
+  readonly recorded: string;
+  constructor(index: number, reached: string, recorded: string) {
+    super(
+      'IDEMPOTENCY_STEP_MISMATCH',
+      `oncely: the code reached step '${reached}' at position ${index} but the recorded run had '${recorded}' there; steps must run in the same order on every retry.`,
+    );
+    this.name = 'StepMismatchError';
+    this.index = index;
+    this.reached = reached;
+    this.recorded = recorded;
+  }
+}
+
 export class StoreUnavailableError extends IdempotencyError {
   constructor(cause: unknown) {
     super('IDEMPOTENCY_STORE_UNAVAILABLE', 'The idempotency store could not be reached. Retry the request.', {

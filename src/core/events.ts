@@ -31,6 +31,10 @@ export type IdempotencyEvent =
   | (CallEvent & { type: 'released'; outcome?: 'success' | 'error' })
   /** The claim was taken over, purged or could not be finished: another request may run the work. */
   | (CallEvent & { type: 'lease_lost' })
+  /** A step of the work ran and was recorded (ClaimContext.step / databaseStep). */
+  | (CallEvent & { type: 'step_recorded'; name: string; index: number; kind: 'database' | 'external' })
+  /** A step recorded by an earlier run of this operation was returned without running it. */
+  | (CallEvent & { type: 'step_replayed'; name: string; index: number; kind: 'database' | 'external' })
   /** purgeExpired() finished. */
   | { type: 'purged'; count: number; durationMs: number }
   /**

@@ -8,6 +8,7 @@ import type { ResolvedOptions } from './options.js';
 import { type Outcome, type StorePolicy } from './outcome.js';
 import type { IdempotencyRecord, RecordScope } from './record.js';
 import type { StoredOutcomes } from './stored-outcome.js';
+import { type StepCalls, StepRunner, TRANSACTIONAL_STEPS, refusedSteps } from './steps.js';
 import type { Completion, IdempotencyStore } from './store.js';
 import type { CallTrace, StepSpan } from './telemetry.js';
 import type { OpenTransaction } from './transaction.js';
@@ -17,6 +18,8 @@ export type Emit = (event: CallEventBody) => void;
 /** What a held claim needs from its engine. */
 export interface ClaimKit {
   store: IdempotencyStore;
+  /** The store steps are loaded from and recorded in: `store` when it has the step methods, else the engine's own. */
+  steps: IdempotencyStore;
   /** The engine's own store, which local waiters are grouped by (`store` may be an observed view of it). */
   waiters: object;
   /** This call's trace (telemetry on). */
@@ -39,9 +42,19 @@ interface Claimed {
   span?: StepSpan;
 }
 
-function contextOf<Tx>(claimed: Claimed, signal: AbortSignal, tx?: Tx): ClaimContext<Tx> {
+function contextOf<Tx>(claimed: Claimed, signal: AbortSignal, steps: StepCalls<Tx>, tx?: Tx): ClaimContext<Tx> {
   const { call, scope, record, deriveKey } = claimed;
-  return { tenant: call.tenant, operation: call.operation, key: scope.key, fence: record.fence, signal, deriveKey, ...(tx === undefined ? {} : { tx }) };
+  return {
+    tenant: call.tenant,
+    operation: call.operation,
+    key: scope.key,
+    fence: record.fence,
+    signal,
+    deriveKey,
+    step: (name, fn) => steps.step(name, fn),
+    databaseStep: (name, fn) => steps.databaseStep(name, fn),
+    ...(tx === undefined ? {} : { tx }),
+  };
 }
 
 function execution<T>(claimed: Claimed, outcome: Outcome<T>, stored: boolean): Execution<T> {
@@ -112,12 +125,42 @@ export function leaseClaim<T, Tx = never>(kit: ClaimKit, claimed: Claimed): Held
     kit.emit({ type: 'lease_lost', fence: record.fence });
   };
   const lease = holdLease(kit.store, scope, record, kit.config, loseLease, renewalSpans(kit.trace, claimed.span, record.fence));
+  const steps = new StepRunner<Tx>({
+    store: kit.steps,
+    outcomes: kit.outcomes,
+    clock: kit.config.clock,
+    lease: kit.config.lease,
+    scope,
+    token: record.token,
+    reclaimed: claimed.reclaimed,
+    deriveKey: claimed.deriveKey,
+    signal: lease.signal,
+    loseLease: () => {
+      lease.lose();
+      loseLease();
+    },
+    emit: kit.emit,
+    fence: record.fence,
+  });
+  /**
+   * Gives the claim back without an outcome. A record holding steps is not deleted (a retry would
+   * run its recorded database steps again): its lease ends now instead, so the retry (same input
+   * only) takes it over at once and resumes at the first unfinished step.
+   */
+  const giveBack = async (): Promise<boolean> => {
+    if (await steps.holdsSteps()) {
+      const now = kit.config.clock.now();
+      return kit.store.renew(scope, record.token, now, now);
+    }
+    return kit.store.release(scope, record.token);
+  };
   const finish = once();
   return {
     replayed: false,
-    context: contextOf(claimed, lease.signal),
+    context: contextOf(claimed, lease.signal, steps),
     async commit(outcome) {
       finish();
+      steps.finish();
       lease.stop();
       const traceContext = endWork(kit, claimed, outcome);
       const kind = outcome.ok ? 'success' : 'error';
@@ -134,7 +177,7 @@ export function leaseClaim<T, Tx = never>(kit: ClaimKit, claimed: Claimed): Held
           if (stored) kit.emit({ type: 'completed', fence: record.fence, outcome: kind, ...kit.payload(outcome) });
           else loseLease();
         } else {
-          const released = await traced(kit, 'release', record.fence, () => kit.store.release(scope, record.token));
+          const released = await traced(kit, 'release', record.fence, giveBack);
           if (released) kit.emit({ type: 'released', fence: record.fence, outcome: kind });
           else loseLease();
         }
@@ -147,9 +190,10 @@ export function leaseClaim<T, Tx = never>(kit: ClaimKit, claimed: Claimed): Held
     },
     async release() {
       finish();
+      steps.finish();
       lease.stop();
       endWork(kit, claimed, undefined);
-      const released = await traced(kit, 'release', record.fence, () => kit.store.release(scope, record.token)).catch(() => false);
+      const released = await traced(kit, 'release', record.fence, giveBack).catch(() => false);
       announceLocal(kit.waiters, scope);
       if (released) kit.emit({ type: 'released', fence: record.fence });
       else loseLease();
@@ -182,7 +226,7 @@ export function transactionClaim<T, Tx>(kit: ClaimKit, claimed: Claimed, open: O
   };
   return {
     replayed: false,
-    context: contextOf(claimed, new AbortController().signal, tx),
+    context: contextOf(claimed, new AbortController().signal, refusedSteps<Tx>(TRANSACTIONAL_STEPS), tx),
     async commit(outcome, options = {}) {
       finish();
       const failed = !outcome.ok || options.failed === true;

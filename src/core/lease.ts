@@ -8,6 +8,13 @@ export interface Lease {
   /** Aborted when the lease is lost: another request may now run the same work. */
   signal: AbortSignal;
   stop(): void;
+  /** The holder found the claim gone itself (a fenced write refused): aborts `signal`, stops renewing. */
+  lose(): void;
+}
+
+/** What a held claim's work gets when its lease is lost (the abort reason of `signal`). */
+export function leaseLostError(): IdempotencyError {
+  return new IdempotencyError('IDEMPOTENCY_KEY_IN_USE', 'The idempotency lease was lost.');
 }
 
 /**
@@ -25,7 +32,10 @@ export function holdLease(
   traceRenewal?: () => StepSpan,
 ): Lease {
   const controller = new AbortController();
-  if (timing.heartbeat === false) return { signal: controller.signal, stop: () => {} };
+  const abort = () => {
+    if (!controller.signal.aborted) controller.abort(leaseLostError());
+  };
+  if (timing.heartbeat === false) return { signal: controller.signal, stop: () => {}, lose: abort };
   const timer = setInterval(() => {
     const now = timing.clock.now();
     const span = traceRenewal?.();
@@ -33,9 +43,8 @@ export function holdLease(
       (renewed) => {
         if (!renewed && !controller.signal.aborted) {
           clearInterval(timer);
-          const lost = new IdempotencyError('IDEMPOTENCY_KEY_IN_USE', 'The idempotency lease was lost.');
-          controller.abort(lost);
-          span?.fail(lost);
+          abort();
+          span?.fail(controller.signal.reason);
           onLost();
         }
         span?.end();
@@ -47,5 +56,12 @@ export function holdLease(
     );
   }, timing.heartbeat);
   timer.unref?.();
-  return { signal: controller.signal, stop: () => clearInterval(timer) };
+  return {
+    signal: controller.signal,
+    stop: () => clearInterval(timer),
+    lose: () => {
+      clearInterval(timer);
+      abort();
+    },
+  };
 }

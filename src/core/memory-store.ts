@@ -1,14 +1,17 @@
-import { type IdempotencyRecord, type RecordScope, isReclaimable } from './record.js';
-import type { Completion, CreateOrGet, IdempotencyStore } from './store.js';
+import { type IdempotencyRecord, type RecordScope, isExpired, isReclaimable } from './record.js';
+import type { Completion, CreateOrGet, IdempotencyStore, StepRecord } from './store.js';
 
 const scopeId = (s: RecordScope) => JSON.stringify([s.tenant, s.operation, s.key]);
 
 /**
  * Records in a Map of this process. NOT DURABLE and not shared between processes: for unit tests
  * and demos only. Every method is synchronous under the hood, so each step is atomic in one process.
+ * Records external steps (`step()`); it has no transactions, so no database steps.
  */
 export class MemoryStore implements IdempotencyStore {
   private readonly records = new Map<string, IdempotencyRecord>();
+  /** The recorded steps of each record (by scope), kept beside it: records stay plain IdempotencyRecords. */
+  private readonly steps = new Map<string, StepRecord[]>();
 
   /** Number of records held (expired ones included until purged). */
   get size(): number {
@@ -19,6 +22,7 @@ export class MemoryStore implements IdempotencyStore {
     const id = scopeId(record);
     if (this.records.has(id)) return false;
     this.records.set(id, { ...record });
+    this.steps.delete(id);
     return true;
   }
 
@@ -26,6 +30,7 @@ export class MemoryStore implements IdempotencyStore {
     const current = this.records.get(scopeId(record));
     if (current) return { created: false, existing: { ...current } };
     this.records.set(scopeId(record), { ...record });
+    this.steps.delete(scopeId(record));
     return { created: true };
   }
 
@@ -37,6 +42,8 @@ export class MemoryStore implements IdempotencyStore {
   async takeOver(record: IdempotencyRecord, expectedToken: string, now: number): Promise<boolean> {
     const current = this.records.get(scopeId(record));
     if (!current || current.token !== expectedToken || !isReclaimable(current, now)) return false;
+    // Expired: a new logical operation starts without steps. A lease that ran out: the taker resumes them.
+    if (isExpired(current, now)) this.steps.delete(scopeId(record));
     this.records.set(scopeId(record), { ...record });
     return true;
   }
@@ -53,6 +60,8 @@ export class MemoryStore implements IdempotencyStore {
   async complete(scope: RecordScope, token: string, completion: Completion): Promise<boolean> {
     const current = this.held(scope, token);
     if (!current) return false;
+    // Steps are never read after completion.
+    this.steps.delete(scopeId(scope));
     Object.assign(current, {
       status: 'completed',
       response: completion.response,
@@ -65,7 +74,26 @@ export class MemoryStore implements IdempotencyStore {
 
   async release(scope: RecordScope, token: string): Promise<boolean> {
     if (!this.held(scope, token)) return false;
+    this.steps.delete(scopeId(scope));
     return this.records.delete(scopeId(scope));
+  }
+
+  async loadSteps(scope: RecordScope, token: string): Promise<StepRecord[] | null> {
+    if (!this.held(scope, token)) return null;
+    return (this.steps.get(scopeId(scope)) ?? []).map((step) => ({ ...step }));
+  }
+
+  async recordStep(scope: RecordScope, token: string, step: StepRecord, leaseExpiresAt: number): Promise<boolean> {
+    const current = this.held(scope, token);
+    if (!current) return false;
+    const id = scopeId(scope);
+    const steps = this.steps.get(id) ?? [];
+    if (steps.some((recorded) => recorded.index === step.index)) return false;
+    this.steps.set(id, [...steps, { ...step }].sort((a, b) => a.index - b.index));
+    current.leaseExpiresAt = leaseExpiresAt;
+    current.expiresAt = Math.max(current.expiresAt, leaseExpiresAt);
+    current.updatedAt = step.completedAt;
+    return true;
   }
 
   async purgeExpired(now: number, limit: number): Promise<number> {
@@ -73,7 +101,10 @@ export class MemoryStore implements IdempotencyStore {
       .filter(([, r]) => r.expiresAt <= now && (r.status === 'completed' || (r.leaseExpiresAt ?? 0) <= now))
       .sort(([, a], [, b]) => a.expiresAt - b.expiresAt)
       .slice(0, limit);
-    for (const [id] of expired) this.records.delete(id);
+    for (const [id] of expired) {
+      this.records.delete(id);
+      this.steps.delete(id);
+    }
     return expired.length;
   }
 

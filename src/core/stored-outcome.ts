@@ -57,10 +57,33 @@ export class StoredOutcomes {
     return (await this.decodeStored(record)).outcome;
   }
 
+  /**
+   * A step's result, stored like an outcome's value (serializer, then codec). Unlike an outcome it
+   * is never replaced by an error: a result that cannot be stored throws ResponseNotStorableError,
+   * so the step is not recorded (a database step rolls back) and a retry runs it again.
+   */
+  async encodeValue(scope: RecordScope, value: unknown): Promise<string> {
+    try {
+      return await this.encodeWithin(scope, { ok: true, value }, '', this.maxBytes);
+    } catch (error) {
+      throw error instanceof ResponseNotStorableError ? error : new ResponseNotStorableError(String((error as Error)?.message ?? error));
+    }
+  }
+
+  /** A step's result back, as encodeValue stored it. */
+  async decodeValue(scope: RecordScope, text: string): Promise<unknown> {
+    const { outcome } = await this.decodeText(text, scope);
+    if (!outcome.ok) throw new Error('oncely: a recorded step holds an error instead of a result (written by another version, or corrupted).');
+    return outcome.value;
+  }
+
   /** The outcome, and the trace context stored with it (records written without telemetry have none). */
   async decodeStored(record: IdempotencyRecord): Promise<DecodedOutcome> {
-    const text = record.response ?? '';
-    let serialized = this.codec ? await this.codec.decode(text, record) : text;
+    return this.decodeText(record.response ?? '', record);
+  }
+
+  private async decodeText(text: string, scope: RecordScope): Promise<DecodedOutcome> {
+    let serialized = this.codec ? await this.codec.decode(text, scope) : text;
     let traceContext: string | undefined;
     if (serialized.startsWith(CONTEXT_PREFIX)) {
       const end = serialized.indexOf('\n');

@@ -44,6 +44,8 @@ export const IDEMPOTENCY_ERROR_STATUS = {
   IDEMPOTENCY_RESPONSE_NOT_STORABLE: 500,
   IDEMPOTENCY_CONFIGURATION: 500,
   IDEMPOTENCY_STORE_UNAVAILABLE: 503,
+  /** A retry reached its steps in another order than the recorded run: a server bug, never stored. */
+  IDEMPOTENCY_STEP_MISMATCH: 500,
 } as const;
 
 export type IdempotencyErrorCode = keyof typeof IDEMPOTENCY_ERROR_STATUS;

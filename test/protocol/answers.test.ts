@@ -101,6 +101,7 @@ describe('protocol: derived tables', () => {
         'IDEMPOTENCY_STORE_UNAVAILABLE',
         'IDEMPOTENCY_RESPONSE_NOT_STORABLE',
         'IDEMPOTENCY_CONFIGURATION',
+        'IDEMPOTENCY_STEP_MISMATCH',
         'TIMEOUT',
         'CONFLICT',
         'TOO_MANY_REQUESTS',
