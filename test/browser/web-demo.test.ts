@@ -124,8 +124,10 @@ describe.runIf(haveChromium)('web demo in headless Chromium', () => {
     await db?.prisma.$disconnect();
   });
 
+  // Both widths at once: each has its own browser context (so its own customer, orders and
+  // console) and the test mostly waits on the page, so running them side by side halves the time.
   for (const viewport of VIEWPORTS) {
-    it(`at ${viewport.width}x${viewport.height} (${viewport.name}): explained, fits, numbers attempts as sent, refusals are errors, one charge per order`, async () => {
+    it.concurrent(`at ${viewport.width}x${viewport.height} (${viewport.name}): explained, fits, numbers attempts as sent, refusals are errors, one charge per order`, async ({ expect }) => {
       // A context per width: its own storage, so its own customer (tenant) and orders.
       const context = await browser.newContext({ viewport: { width: viewport.width, height: viewport.height } });
       const page = await context.newPage();
