@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { Idempotency } from '../core/engine.js';
 import { KeyInUseError } from '../core/errors.js';
 import type { IdempotencyRecord } from '../core/record.js';
-import type { IdempotencyStore } from '../core/store.js';
+import type { IdempotencyStore, StepRecord } from '../core/store.js';
 
 type Body = () => unknown | Promise<unknown>;
 
@@ -40,6 +40,16 @@ function recordFor(overrides: Partial<IdempotencyRecord> = {}): IdempotencyRecor
     expiresAt: T0 + 86_400_000,
     ...overrides,
   };
+}
+
+function stepFor(index: number, overrides: Partial<StepRecord> = {}): StepRecord {
+  return { index, name: `step-${index}`, kind: index % 2 === 0 ? 'database' : 'external', result: `v{"n":${index}}`, completedAt: T0 + 100 + index, ...overrides };
+}
+
+type StepStore = IdempotencyStore & Required<Pick<IdempotencyStore, 'loadSteps' | 'recordStep'>>;
+
+function hasSteps(store: IdempotencyStore): store is StepStore {
+  return typeof store.loadSteps === 'function' && typeof store.recordStep === 'function';
 }
 
 /**
@@ -207,6 +217,158 @@ export function runStoreContract(options: StoreContractOptions): void {
       assert.notEqual(await s.get(running), null, 'an in-progress record with a live lease stays');
       assert.equal(await s.purgeExpired(base + 2_000_000, 1000) >= 2, true, 'both go once their time has passed');
       assert.equal(await s.get(running), null);
+    });
+
+    // Steps are optional: these cases pass without asserting anything for a store without loadSteps/recordStep.
+    it('steps: a new record has none; recorded steps load back in index order, each renewing the lease', async () => {
+      const s = await store();
+      if (!hasSteps(s)) return;
+      const record = recordFor({ leaseExpiresAt: T0 + 1000 });
+      assert.equal(await s.create(record), true);
+      assert.deepEqual(await s.loadSteps(record, record.token), []);
+      const steps = [stepFor(0), stepFor(1), stepFor(2)];
+      for (const [i, step] of steps.entries()) assert.equal(await s.recordStep(record, record.token, step, T0 + 2000 + i), true);
+      assert.deepEqual(await s.loadSteps(record, record.token), steps);
+      assert.equal((await s.get(record))?.leaseExpiresAt, T0 + 2002, 'the last recordStep set the lease');
+      if (s.createOrGet) {
+        const other = recordFor();
+        assert.deepEqual(await s.createOrGet(other), { created: true });
+        assert.deepEqual(await s.loadSteps(other, other.token), [], 'createOrGet inserts a record without steps');
+      }
+    });
+
+    it('steps: fenced by the token (a wrong token records and loads nothing), and one step per index', async () => {
+      const s = await store();
+      if (!hasSteps(s)) return;
+      const record = recordFor();
+      await s.create(record);
+      assert.equal(await s.recordStep(record, randomUUID(), stepFor(0), T0 + 90_000), false);
+      assert.equal(await s.loadSteps(record, randomUUID()), null);
+      assert.deepEqual(await s.loadSteps(record, record.token), [], 'the refused step was not written');
+      assert.equal((await s.get(record))?.leaseExpiresAt, record.leaseExpiresAt, 'nor the lease renewed');
+      const first = stepFor(0, { result: 'v"first"' });
+      assert.equal(await s.recordStep(record, record.token, first, T0 + 70_000), true);
+      assert.equal(await s.recordStep(record, record.token, stepFor(0, { result: 'v"second"' }), T0 + 80_000), false, 'index 0 is taken');
+      assert.deepEqual(await s.loadSteps(record, record.token), [first]);
+      const missing = { tenant: `t-${randomUUID()}`, operation: 'none', key: randomUUID() };
+      assert.equal(await s.recordStep(missing, record.token, stepFor(0), T0 + 70_000), false, 'no record, no step');
+      assert.equal(await s.loadSteps(missing, record.token), null);
+      await s.complete(record, record.token, { response: '1', completedAt: T0 + 5, expiresAt: T0 + 10_000 });
+      assert.equal(await s.recordStep(record, record.token, stepFor(1), T0 + 90_000), false, 'a completed record takes no steps');
+    });
+
+    it('steps: recordStep renews the lease, so a takeover that read the old lease fails', async () => {
+      const s = await store();
+      if (!hasSteps(s)) return;
+      const record = recordFor({ leaseExpiresAt: T0 + 1000 });
+      await s.create(record);
+      assert.equal(await s.recordStep(record, record.token, stepFor(0), T0 + 70_000), true);
+      const next = { ...record, token: randomUUID(), fence: 2, leaseExpiresAt: T0 + 61_001 };
+      assert.equal(await s.takeOver(next, record.token, T0 + 1001), false);
+      const stored = await s.get(record);
+      assert.equal(stored?.token, record.token);
+      assert.equal(stored?.leaseExpiresAt, T0 + 70_000);
+      assert.ok((stored?.expiresAt ?? 0) >= T0 + 70_000, 'retention never ends before the lease');
+    });
+
+    it(`steps: of ${raceSize} races between recordStep and a takeover of a lease that ran out, exactly one side wins each`, async () => {
+      const s = await store();
+      if (!hasSteps(s)) return;
+      const races = await Promise.all(
+        Array.from({ length: raceSize }, async () => {
+          const record = recordFor({ leaseExpiresAt: T0 + 1000 });
+          await s.create(record);
+          const next = { ...record, token: randomUUID(), fence: 2, leaseExpiresAt: T0 + 61_000 };
+          const [recorded, taken] = await Promise.all([s.recordStep(record, record.token, stepFor(0), T0 + 70_000), s.takeOver(next, record.token, T0 + 1000)]);
+          return { record, next, recorded, taken };
+        }),
+      );
+      for (const { record, next, recorded, taken } of races) {
+        assert.notEqual(recorded, taken, 'exactly one of recordStep and takeOver succeeds');
+        const holder = recorded ? record : next;
+        assert.equal((await s.get(record))?.token, holder.token);
+        assert.deepEqual(await s.loadSteps(record, holder.token), recorded ? [stepFor(0)] : []);
+      }
+    });
+
+    it('steps: a takeover keeps them when the lease ran out (also a lease ended at once by renew), and clears them when the record expired', async () => {
+      const s = await store();
+      if (!hasSteps(s)) return;
+      const steps = [stepFor(0), stepFor(1)];
+      // A crashed holder: the lease ran out, retention did not.
+      const crashed = recordFor({ leaseExpiresAt: T0 + 1000, expiresAt: T0 + 86_400_000 });
+      await s.create(crashed);
+      for (const step of steps) await s.recordStep(crashed, crashed.token, step, T0 + 1000);
+      const taker = { ...crashed, token: randomUUID(), fence: 2, leaseExpiresAt: T0 + 61_000 };
+      assert.equal(await s.takeOver(taker, crashed.token, T0 + 1000), true);
+      assert.deepEqual(await s.loadSteps(crashed, taker.token), steps, 'the taker resumes the steps');
+      assert.equal(await s.loadSteps(crashed, crashed.token), null, 'the old holder reads nothing');
+      assert.equal(await s.recordStep(crashed, crashed.token, stepFor(2), T0 + 99_000), false, 'nor records anything');
+
+      // A failed run gives its claim back by ending the lease now (renew with leaseExpiresAt = now).
+      const failed = recordFor({ leaseExpiresAt: T0 + 60_000 });
+      await s.create(failed);
+      await s.recordStep(failed, failed.token, steps[0]!, T0 + 60_000);
+      assert.equal(await s.renew(failed, failed.token, T0 + 500, T0 + 500), true, 'a lease end at now is accepted');
+      const retry = { ...failed, token: randomUUID(), fence: 2, leaseExpiresAt: T0 + 60_500 };
+      assert.equal(await s.takeOver(retry, failed.token, T0 + 500), true);
+      assert.deepEqual(await s.loadSteps(failed, retry.token), [steps[0]]);
+
+      // Retention over: a new logical operation starts with no steps.
+      const expired = recordFor({ leaseExpiresAt: T0 + 1000, expiresAt: T0 + 5000 });
+      await s.create(expired);
+      for (const step of steps) await s.recordStep(expired, expired.token, step, T0 + 1000);
+      const fresh = { ...expired, token: randomUUID(), fence: 2, createdAt: T0 + 5000, leaseExpiresAt: T0 + 65_000, expiresAt: T0 + 90_000 };
+      assert.equal(await s.takeOver(fresh, expired.token, T0 + 5000), true);
+      assert.deepEqual(await s.loadSteps(expired, fresh.token), []);
+
+      // A completed record past its retention: the new operation has no steps either.
+      const done = recordFor({ expiresAt: T0 + 86_400_000 });
+      await s.create(done);
+      for (const step of steps) await s.recordStep(done, done.token, step, T0 + 60_000);
+      await s.complete(done, done.token, { response: '1', completedAt: T0 + 10, expiresAt: T0 + 5000 });
+      const again = { ...done, token: randomUUID(), fence: 2, createdAt: T0 + 5000, leaseExpiresAt: T0 + 65_000, expiresAt: T0 + 90_000 };
+      assert.equal(await s.takeOver(again, done.token, T0 + 5000), true);
+      assert.deepEqual(await s.loadSteps(done, again.token), []);
+    });
+
+    it('steps: release and purge delete them with their record', async () => {
+      const s = await store();
+      if (!hasSteps(s)) return;
+      const record = recordFor();
+      await s.create(record);
+      await s.recordStep(record, record.token, stepFor(0), T0 + 60_000);
+      assert.equal(await s.release(record, record.token), true);
+      const again = { ...record, token: randomUUID() };
+      assert.equal(await s.create(again), true);
+      assert.deepEqual(await s.loadSteps(again, again.token), [], 'a released scope starts without steps');
+
+      // Far in the future, like the purge case above.
+      const base = Date.UTC(2400, 0, 1) + Math.floor(Math.random() * 1e9);
+      const old = recordFor({ createdAt: base, updatedAt: base, leaseExpiresAt: base + 10, expiresAt: base + 10 });
+      await s.create(old);
+      await s.recordStep(old, old.token, stepFor(0), base + 10);
+      let purged = 0;
+      for (let batch = -1; batch !== 0; purged += batch) batch = await s.purgeExpired(base + 20, 1000);
+      assert.ok(purged >= 1);
+      assert.equal(await s.get(old), null);
+      const reborn = { ...old, token: randomUUID(), expiresAt: base + 90_000, leaseExpiresAt: base + 60_000 };
+      assert.equal(await s.create(reborn), true);
+      assert.deepEqual(await s.loadSteps(reborn, reborn.token), [], 'a purged scope starts without steps');
+    });
+
+    it('steps: names and results survive byte for byte (large, non-ASCII, JSON-looking)', async () => {
+      const s = await store();
+      if (!hasSteps(s)) return;
+      const record = recordFor({ tenant: '', operation: `ünïcødé-${randomUUID()}` });
+      await s.create(record);
+      const steps: StepRecord[] = [
+        stepFor(0, { name: 'charge 💳 "card"', kind: 'external', result: `v${JSON.stringify({ blob: 'x'.repeat(300_000), emoji: '🧾'.repeat(1000), nul: '\u0000', quote: '"\\\'' })}` }),
+        stepFor(1, { name: 'ünïcødé/ステップ', kind: 'database', result: 'v"é✓\\n"\n  trailing spaces  ', completedAt: T0 + 123_456_789 }),
+        stepFor(2, { name: `n${'~'.repeat(200)}`, result: '' }),
+      ];
+      for (const step of steps) assert.equal(await s.recordStep(record, record.token, step, T0 + 60_000), true);
+      assert.deepEqual(await s.loadSteps(record, record.token), steps);
     });
 
     // createOrGet is optional: these cases pass without asserting anything for a store that lacks it.
