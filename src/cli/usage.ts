@@ -29,7 +29,7 @@ export const USAGE = `Usage: oncely <command> [options]
 Commands:
   inspect    show the record of one key
   release    free a stuck in-progress claim of one key (fenced, asks for confirmation)
-  migrate    create oncely's table (SQL databases), or check it with --status
+  migrate    create oncely's table or add later migrations to it (SQL databases), or check it with --status
   purge      delete expired records in bounded batches
 
 Where (every command):

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Idempotency, type IdempotencyRecord, type IdempotencyStore } from '../../src/index.js';
-import { applyMigration } from '../../src/prisma/index.js';
+import { STEPS_MIGRATION_NAME, applyMigration, migrationStatements } from '../../src/prisma/index.js';
 import { RedisStore } from '../../src/redis/index.js';
 import { type PrismaLike, type TestDatabase, freshStore, testDatabases } from '../support/databases.js';
 import { deletePrefix, localRedis, localRedisAvailable, uniquePrefix } from '../redis/support/redis.js';
@@ -241,7 +241,7 @@ function migrateCases(db: TestDatabase) {
       expect(JSON.parse((await cli('migrate', ...args, '--json')).stdout)).toEqual({ table, provider: db.provider, action: 'unchanged' });
       const fit = await cli('migrate', '--status', ...args, '--json');
       expect(fit.code).toBe(0);
-      expect(JSON.parse(fit.stdout)).toEqual({ table, provider: db.provider, fit: true, problems: [] });
+      expect(JSON.parse(fit.stdout)).toEqual({ table, provider: db.provider, fit: true, problems: [], upgrades: [] });
 
       client = db.client();
       await client.$executeRawUnsafe(db.provider === 'mysql' ? `ALTER TABLE ${table} DROP INDEX ${table}_scope_key` : `DROP INDEX ${table}_scope_key`);
@@ -252,6 +252,26 @@ function migrateCases(db: TestDatabase) {
       const refused = await cli('migrate', ...args);
       expect(refused.code).toBe(1);
       expect(refused.stderr).toMatch(/cannot keep distinct idempotency keys apart: no unique index/);
+    });
+
+    it('reports a table of the first migration as fit with the steps column to add (0), and upgrades it', async () => {
+      const old = `oncely_u_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
+      const c = db.client();
+      const oldArgs = ['--database-url', db.url, '--table', old];
+      try {
+        for (const statement of migrationStatements(db.provider)) await c.$executeRawUnsafe(statement.replaceAll('oncely_idempotency', old));
+        const upgrade = `the steps column (migration ${STEPS_MIGRATION_NAME}), which steps (step / databaseStep) need: run oncely migrate`;
+        const status = await cli('migrate', '--status', ...oldArgs);
+        expect(status.code).toBe(0);
+        expect(status.stdout).toMatch(new RegExp(`^table ${old} \\(${db.provider}\\): fit \\([^)]*\\)\n {2}upgrade to apply: ${upgrade.replace(/[()]/g, '\\$&')}\n$`));
+        expect(JSON.parse((await cli('migrate', '--status', ...oldArgs, '--json')).stdout)).toEqual({ table: old, provider: db.provider, fit: true, problems: [], upgrades: [upgrade] });
+        expect(await cli('migrate', ...oldArgs)).toEqual({ code: 0, stdout: `table ${old} upgraded (${db.provider}): added the steps column (migration ${STEPS_MIGRATION_NAME})\n`, stderr: '' });
+        expect(JSON.parse((await cli('migrate', '--status', ...oldArgs, '--json')).stdout)).toMatchObject({ fit: true, upgrades: [] });
+        expect(JSON.parse((await cli('migrate', ...oldArgs, '--json')).stdout)).toEqual({ table: old, provider: db.provider, action: 'unchanged' });
+      } finally {
+        await c.$executeRawUnsafe(`DROP TABLE IF EXISTS ${old}`);
+        await c.$disconnect();
+      }
     });
 
     // MySQL/MariaDB only: the collation check is theirs (defined, not skipped, elsewhere).
