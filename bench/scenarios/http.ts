@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { Idempotency } from 'oncely';
+import { openTelemetry } from 'oncely/otel';
 import { type SqlBackendName, openBackend } from '../lib/backends.js';
 import type { Report } from '../lib/report.js';
 import { type Arm, type Round, armOverRounds, ratioOverRounds, runRound } from '../lib/rounds.js';
 import { type Summary, measure, ms } from '../lib/stats.js';
 import { TARGETS } from '../lib/targets.js';
 import { type Answer, type App, type Framework, createOrdersTable, startApp } from './http-apps.js';
+import { NOOP_TELEMETRY, balancedPairs } from './telemetry-overhead.js';
 
 export interface HttpSizes {
   rounds: number;
@@ -59,7 +61,10 @@ export async function httpScenarios(report: Report, frameworks: Framework[], bac
         const bare = await startApp(framework, client, { kind: 'bare' }, executions);
         const lease = await startApp(framework, client, { kind: 'oncely', engine, transactional: false }, executions);
         const tx = await startApp(framework, client, { kind: 'oncely', engine, transactional: true }, executions);
-        apps.push(bare, lease, tx);
+        // The same lease-mode server, its engine with openTelemetry() and no SDK registered (the API's no-op provider).
+        const traced = new Idempotency({ store: backend.store, inProgress: 'wait', waitTimeout: '30s', telemetry: openTelemetry() });
+        const leaseTraced = await startApp(framework, client, { kind: 'oncely', engine: traced, transactional: false }, executions);
+        apps.push(bare, lease, tx, leaseTraced);
 
         // Warm-up: JIT, connection pools, the table check; and the completed keys replays re-send.
         for (let i = 0; i < sizes.warmup; i++) {
@@ -67,6 +72,7 @@ export async function httpScenarios(report: Report, frameworks: Framework[], bac
           await expectAnswer(lease.send(undefined, 'warmup'), false, `${where} warm-up pass-through`);
           await expectAnswer(lease.send(randomUUID(), 'warmup'), false, `${where} warm-up first`);
           await expectAnswer(tx.send(randomUUID(), 'warmup'), false, `${where} warm-up transactional`);
+          await expectAnswer(leaseTraced.send(randomUUID(), 'warmup'), false, `${where} warm-up first, openTelemetry() no-op`);
         }
         const completed = Array.from({ length: Math.max(sizes.latencyRequests, sizes.concurrency) }, () => randomUUID());
         for (const key of completed) await expectAnswer(lease.send(key, 'replayed'), false, `${where} completing replay keys`);
@@ -80,6 +86,13 @@ export async function httpScenarios(report: Report, frameworks: Framework[], bac
           replay: (i) => expectAnswer(lease.send(replayKey(i), 'replayed'), true, `${where} replay`),
         };
         const latencyArms: Arm<Summary>[] = Object.entries(paths).map(([arm, send]) => ({ name: arm, run: () => measure(sizes.latencyRequests, 1, send) }));
+        const noopPaths: Record<string, (i: number) => Promise<Answer>> = {
+          [NOOP_TELEMETRY.first.without]: paths['first (lease)']!,
+          [NOOP_TELEMETRY.first.with]: () => expectAnswer(leaseTraced.send(randomUUID(), 'first-otel'), false, `${where} first, openTelemetry() no-op`),
+          [NOOP_TELEMETRY.replay.without]: paths.replay!,
+          [NOOP_TELEMETRY.replay.with]: (i) => expectAnswer(leaseTraced.send(replayKey(i), 'replayed'), true, `${where} replay, openTelemetry() no-op`),
+        };
+        const noopArms = Object.fromEntries(Object.entries(noopPaths).map(([arm, send]) => [arm, { name: arm, run: () => measure(sizes.latencyRequests, 1, send) }]));
         const throughputArms: Arm<Summary>[] = ['bare', 'first (lease)', 'replay'].map((arm) => ({
           name: arm,
           run: () => measure(sizes.throughputRequests, sizes.concurrency, paths[arm]!),
@@ -116,8 +129,10 @@ export async function httpScenarios(report: Report, frameworks: Framework[], bac
         const latency: Round<Summary>[] = [];
         const throughput: Round<Summary>[] = [];
         const storm: Round<StormResult>[] = [];
+        const noop: Round<Summary>[] = [];
         for (let r = 0; r < sizes.rounds; r++) {
           latency.push(await runRound(r, latencyArms));
+          noop.push(await runRound(0, balancedPairs(r, noopArms)));
           throughput.push(await runRound(r, throughputArms));
           storm.push(await runRound(r, stormArms));
         }
@@ -137,6 +152,10 @@ export async function httpScenarios(report: Report, frameworks: Framework[], bac
           report.figure({ group: where, measure: fig.measure, unit: 'x', value: ratio, load, ...(fig.target ? { target: fig.target } : {}) });
           if (fig.measure.includes('p50 /')) bars.push({ label: `${where}: ${fig.measure.replace(' / bare p50', '')}`, value: ratio.median });
         }
+        for (const [what, pair] of Object.entries(NOOP_TELEMETRY)) {
+          const { ratio, load } = ratioOverRounds(noop, (res) => res[pair.with]!.p50 / res[pair.without]!.p50);
+          report.figure({ group: where, measure: `${what} p50, openTelemetry() no-op / none`, unit: 'x', value: ratio, load, target: TARGETS.noopTelemetryP50 });
+        }
         const stormRatio = ratioOverRounds(storm, (res) => res['same key']!.ms / res['distinct bare']!.ms);
         report.figure({ group: where, measure: `${sizes.storm} same-key all answered / ${sizes.storm} distinct bare`, unit: 'x', value: stormRatio.ratio, load: stormRatio.load, target: TARGETS.stormAllAnswered });
 
@@ -150,6 +169,11 @@ export async function httpScenarios(report: Report, frameworks: Framework[], bac
             inThroughput ? Math.round(armOverRounds(throughput, arm, (s) => s.throughput).median) : '—',
           ]);
         }
+        for (const pair of Object.values(NOOP_TELEMETRY)) {
+          for (const arm of [pair.without, pair.with]) {
+            absolute.push([where, `${arm} (no-op pair)`, ms(armOverRounds(noop, arm, (s) => s.p50).median), ms(armOverRounds(noop, arm, (s) => s.p99).median), '—']);
+          }
+        }
         const sameKey = storm.map((r) => r.results['same key']!);
         storms.push([
           where,
@@ -161,7 +185,7 @@ export async function httpScenarios(report: Report, frameworks: Framework[], bac
           ms(armOverRounds(storm, 'same key', (s) => s.ms).median),
           ms(armOverRounds(storm, 'distinct bare', (s) => s.ms).median),
         ]);
-        report.raw[`http.${framework}.${name}`] = { latency, throughput, storm };
+        report.raw[`http.${framework}.${name}`] = { latency, throughput, storm, noopTelemetry: noop };
       } finally {
         for (const app of apps) await app.close();
         await backend.close();
@@ -172,6 +196,7 @@ export async function httpScenarios(report: Report, frameworks: Framework[], bac
     title: 'Over HTTP: each path on its own (medians over the rounds)',
     notes: [
       `One Prisma create per execution. Each round runs every path for ${sizes.latencyRequests} requests one at a time, then bare, first (lease) and replay for ${sizes.throughputRequests} requests at ${sizes.concurrency} in flight, then the storm pair; the order rotates each round. "bare" is a server without oncely; "pass-through" has oncely installed (required: false) and gets no key; "first" sends a fresh key per request, to the lease-mode server or to the transactional-mode one (claim, the create through tx, and the result in one commit); "replay" re-sends keys completed before the rounds.`,
+      `"(no-op pair)": the OpenTelemetry overhead pairs, run in the same rounds: first (lease) and replay on the lease-mode server, and the same on a lease-mode server whose engine has openTelemetry() with no SDK registered (the API's no-op provider), ${sizes.latencyRequests} requests each; each pair runs A B in one round and B A in the next.`,
     ],
     header: ['where', 'path', 'p50 ms', 'p99 ms', `req/s at ${sizes.concurrency} in flight`],
     rows: absolute,

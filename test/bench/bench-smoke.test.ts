@@ -28,6 +28,8 @@ const HTTP_MEASURES = [
   'first throughput@2 / bare (lease)',
   'pass-through p50 / bare p50',
   '4 same-key all answered / 4 distinct bare',
+  'first p50, openTelemetry() no-op / none',
+  'replay p50, openTelemetry() no-op / none',
 ];
 const PATHS = ['pass-through', 'first (lease)', 'first (transactional)', 'replay'];
 
