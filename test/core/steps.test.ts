@@ -187,7 +187,7 @@ describe('steps: a failed outcome after steps', () => {
     expect(failed).toMatchObject({ replayed: false, stored: false, outcome: { ok: false } });
     const record = await store.get({ tenant: c.tenant, operation: c.operation, key: c.key });
     expect(record).toMatchObject({ status: 'in_progress', fence: 1, leaseExpiresAt: Date.now() });
-    expect(events.filter((e) => e.key === c.key).map((e) => e.type)).toEqual(['claimed', 'step_recorded', 'step_recorded', 'released']);
+    expect(events.filter((e) => 'key' in e && e.key === c.key).map((e) => e.type)).toEqual(['claimed', 'step_recorded', 'step_recorded', 'released']);
 
     await expect(engine.execute({ ...c, input: { cart: 'c_2', total: 1 } }, work)).rejects.toBeInstanceOf(KeyReusedError);
 
