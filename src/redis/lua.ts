@@ -1,4 +1,5 @@
 import { FIELDS } from './fields.js';
+import { STEP_COUNT_FIELD } from './steps.js';
 import { LuaScript } from './script.js';
 
 /*
@@ -73,7 +74,12 @@ trim(grace, t)
 return {1, t}
 `);
 
-/** ARGV: id, grace, channel, expected token, now, deadline, purge time, field-value pairs of the new record. */
+/**
+ * ARGV: id, grace, channel, expected token, now, deadline, purge time, field-value pairs of the new
+ * record. Decided here from the stored expiry: an expired record (a new logical operation) is
+ * replaced whole, steps included; a record whose lease ran out keeps its steps (see steps.ts) for
+ * the taker to resume, only its own fields are replaced.
+ */
 export const takeOverScript = script(`
 local t = server_now()
 if t > tonumber(ARGV[6]) then return {-1, t} end
@@ -83,7 +89,11 @@ local now = tonumber(ARGV[5])
 local expired = tonumber(cur[3]) <= now
 local lease_over = cur[2] == 'in_progress' and cur[4] and tonumber(cur[4]) <= now
 if not (expired or lease_over) then return {0, t} end
-redis.call('DEL', KEYS[1])
+if expired then
+  redis.call('DEL', KEYS[1])
+else
+  redis.call('HDEL', KEYS[1], ${FIELD_LIST}, 'watched')
+end
 redis.call('HSET', KEYS[1], unpack(ARGV, 8))
 local grace = tonumber(ARGV[2])
 keep(ARGV[1], ARGV[7], grace, t)
@@ -108,6 +118,41 @@ else
 end
 keep(ARGV[1], purge_at, tonumber(ARGV[2]), server_now())
 return 1
+`);
+
+/**
+ * ARGV: id, grace, token, index, index + 1, the step's value, lease expiry, now. Appends step
+ * "index" to the in-progress record held with the token when exactly "index" steps are recorded,
+ * and renews the lease like renewScript, in the same script (a takeover that read the old lease
+ * then fails its reclaimable check). Answers 1, or 0 with nothing changed.
+ */
+export const recordStepScript = script(`
+local cur = redis.call('HMGET', KEYS[1], 'token', 'status', 'expires_at', '${STEP_COUNT_FIELD}')
+if cur[1] ~= ARGV[3] or cur[2] ~= 'in_progress' or (cur[4] or '0') ~= ARGV[4] then return 0 end
+local purge_at = cur[3]
+if tonumber(cur[3]) < tonumber(ARGV[7]) then
+  purge_at = ARGV[7]
+  redis.call('HSET', KEYS[1], 'step:' .. ARGV[4], ARGV[6], '${STEP_COUNT_FIELD}', ARGV[5], 'lease_expires_at', ARGV[7], 'updated_at', ARGV[8], 'expires_at', ARGV[7])
+else
+  redis.call('HSET', KEYS[1], 'step:' .. ARGV[4], ARGV[6], '${STEP_COUNT_FIELD}', ARGV[5], 'lease_expires_at', ARGV[7], 'updated_at', ARGV[8])
+end
+keep(ARGV[1], purge_at, tonumber(ARGV[2]), server_now())
+return 1
+`);
+
+/**
+ * KEYS[1] = a record. ARGV: token. {1, the values of "step:0".."step:n-1"} for the in-progress
+ * record held with the token, {0} when the token no longer holds it.
+ */
+export const loadStepsScript = new LuaScript(`
+local cur = redis.call('HMGET', KEYS[1], 'token', 'status', '${STEP_COUNT_FIELD}')
+if cur[1] ~= ARGV[1] or cur[2] ~= 'in_progress' then return {0} end
+local n = tonumber(cur[3] or '0')
+if n == 0 then return {1} end
+local names = {}
+for i = 0, n - 1 do names[i + 1] = 'step:' .. i end
+local values = redis.call('HMGET', KEYS[1], unpack(names))
+return {1, unpack(values)}
 `);
 
 /** ARGV: id, grace, channel, token, response, completed at, expires at. */

@@ -1,14 +1,15 @@
 import type { IdempotencyRecord, RecordScope } from '../core/record.js';
-import type { Completion, CreateOrGet, IdempotencyStore } from '../core/store.js';
+import type { Completion, CreateOrGet, IdempotencyStore, StepRecord } from '../core/store.js';
 import { type GaveUp, RedisUnavailableError, bounded } from './bound.js';
 import type { RedisClientLike } from './client.js';
 import { FIELDS, fromValues, purgeTime, toFieldPairs } from './fields.js';
 import { KeyLayout } from './keys.js';
-import { claimScript, completeScript, releaseScript, renewScript, takeOverScript, watchScript } from './lua.js';
+import { claimScript, completeScript, loadStepsScript, recordStepScript, releaseScript, renewScript, takeOverScript, watchScript } from './lua.js';
 import type { LuaScript } from './script.js';
 import { ChangeNotifier } from './notifier.js';
 import { type RedisStoreOptions, type ResolvedRedisOptions, resolveRedisOptions } from './options.js';
 import { countBuckets, purgeBuckets } from './purge.js';
+import { stepValue, stepsFromValues } from './steps.js';
 
 /**
  * Idempotency records in Redis or Redis Cluster (through ioredis or node-redis).
@@ -88,6 +89,23 @@ export class RedisStore implements IdempotencyStore {
     const k = this.layout.of(scope);
     const args = [k.id, this.config.expiryGraceMs, token, String(leaseExpiresAt), String(now)];
     return Number(await this.bounded(() => renewScript.run(this.client, [k.record, k.index], args))) === 1;
+  }
+
+  /** The steps of the in-progress record held with `token`, in order; null when `token` no longer holds it. */
+  async loadSteps(scope: RecordScope, token: string): Promise<StepRecord[] | null> {
+    const reply = await this.bounded(() => loadStepsScript.run(this.client, [this.layout.of(scope).record], [token]));
+    if (!Array.isArray(reply) || reply.length < 1) throw new Error('RedisStore: unexpected loadSteps reply.');
+    return Number(reply[0]) === 1 ? stepsFromValues(reply.slice(1)) : null;
+  }
+
+  /**
+   * Appends `step` to the record held with `token` when exactly `step.index` steps are recorded,
+   * and renews the lease to `leaseExpiresAt`, in one script. Like renew, harmless when run late.
+   */
+  async recordStep(scope: RecordScope, token: string, step: StepRecord, leaseExpiresAt: number): Promise<boolean> {
+    const k = this.layout.of(scope);
+    const args = [k.id, this.config.expiryGraceMs, token, String(step.index), String(step.index + 1), stepValue(step), String(leaseExpiresAt), String(step.completedAt)];
+    return Number(await this.bounded(() => recordStepScript.run(this.client, [k.record, k.index], args))) === 1;
   }
 
   async complete(scope: RecordScope, token: string, c: Completion): Promise<boolean> {
