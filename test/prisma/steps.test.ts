@@ -185,6 +185,44 @@ for (const db of testDatabases()) {
       expect(await store.loadSteps(again, again.token)).toEqual([]);
     });
 
+    it('a checkout that failed after two steps resumes on retry at the third: each step and its writes happen once', async () => {
+      const { store } = await freshStore(db, client);
+      const engine = new Idempotency({ store, heartbeat: false });
+      const customer = `c_${randomUUID()}`;
+      const call = { tenant: 't', operation: 'checkout', key: randomUUID(), input: { customer } };
+      const runs = { createOrder: 0, charge: 0, markPaid: 0 };
+      let failAfterCharge = true;
+      const checkout = () =>
+        engine.execute(call, async (claim) => {
+          const order = await claim.databaseStep('createOrder', async (tx) => {
+            runs.createOrder++;
+            const id = `ord_${randomUUID()}`;
+            await (tx as PrismaLike).order.create({ data: { id, customer, item: 'coffee', quantity: 1, amount: 450, status: 'placed' } });
+            return { id };
+          });
+          const charge = await claim.step('charge', ({ key }) => {
+            runs.charge++;
+            return { chargeId: `ch_${key.slice(0, 8)}` };
+          });
+          if (failAfterCharge) throw new Error('crashed after the charge');
+          await claim.databaseStep('markPaid', async (tx) => {
+            runs.markPaid++;
+            await (tx as PrismaLike).order.update({ where: { id: order.id }, data: { status: 'paid' } });
+          });
+          return { order: order.id, charge: charge.chargeId };
+        });
+      const failed = await checkout();
+      expect(failed.outcome.ok).toBe(false);
+      failAfterCharge = false;
+      const resumed = await checkout();
+      expect(resumed).toMatchObject({ replayed: false, reclaimed: true, outcome: { ok: true } });
+      expect(runs).toEqual({ createOrder: 1, charge: 1, markPaid: 1 });
+      const orders = await client.order.findMany({ where: { customer } });
+      expect(orders.map((o) => o.status)).toEqual(['paid']);
+      expect(resumed.outcome.ok && resumed.outcome.value).toEqual({ order: orders[0]!.id, charge: expect.stringMatching(/^ch_/) });
+      expect((await checkout()).replayed).toBe(true);
+    });
+
     it("a database step's writes and its recorded step commit together, and roll back together when recordStep is fenced out", async () => {
       const { store, table } = await freshStore(db, client);
       const otherClient = db.client();
