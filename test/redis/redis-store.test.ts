@@ -338,3 +338,34 @@ describe.skipIf(!available).each(CLIENT_KINDS)('RedisStore on the local Redis th
     expect(Date.now() - started).toBeGreaterThanOrEqual(380);
   });
 });
+
+describe.skipIf(!available)('RedisStore steps', () => {
+  const client = available ? localRedis() : undefined;
+  const stepsPrefix = uniquePrefix('steps');
+  const store = available ? new RedisStore({ client: client!, prefix: stepsPrefix }) : undefined;
+  afterAll(async () => {
+    store?.close();
+    await deletePrefix(client!, stepsPrefix);
+    client!.disconnect();
+  });
+
+  it("live in the record's own hash: a lease takeover keeps them, an expired one drops them with the hash", async () => {
+    const r = record({ leaseExpiresAt: T0 + 1_000, expiresAt: T0 + 100_000 });
+    const key = store!.layout.of(r).record;
+    await store!.create(r);
+    const charge = { index: 0, name: 'charge', kind: 'external' as const, result: '"ch_1"', completedAt: T0 };
+    expect(await store!.recordStep(r, r.token, charge, T0 + 1_000)).toBe(true);
+    expect(await client!.hmget(key, 'step_count', 'step:0')).toEqual(['1', JSON.stringify({ name: 'charge', kind: 'external', result: '"ch_1"', completedAt: T0 })]);
+    expect(await client!.pttl(key)).toBeGreaterThan(0);
+    // get() reads the record's fields only.
+    expect(await store!.get(r)).toEqual({ ...r, leaseExpiresAt: T0 + 1_000, updatedAt: T0 });
+    const resumer = { ...r, token: randomUUID(), fence: 2, leaseExpiresAt: T0 + 61_000 };
+    expect(await store!.takeOver(resumer, r.token, T0 + 1_000)).toBe(true);
+    expect(await store!.loadSteps(resumer, resumer.token)).toEqual([charge]);
+    const fresh = { ...r, token: randomUUID(), fence: 3, leaseExpiresAt: T0 + 200_000, expiresAt: T0 + 300_000 };
+    expect(await store!.takeOver(fresh, resumer.token, T0 + 100_000)).toBe(true);
+    expect(await client!.hexists(key, 'step:0')).toBe(0);
+    expect(await client!.hexists(key, 'step_count')).toBe(0);
+    expect(await store!.loadSteps(fresh, fresh.token)).toEqual([]);
+  });
+});
