@@ -249,8 +249,7 @@ export class Idempotency<Tx = unknown> {
   private kit(emit: Emit, trace: CallTrace | undefined): ClaimKit {
     return {
       store: this.calls,
-      // The timed view passes on only the methods it knows: steps then go to the store itself.
-      steps: typeof this.calls.recordStep === 'function' ? this.calls : this.store,
+      steps: this.calls,
       waiters: this.store,
       trace,
       config: this.config,

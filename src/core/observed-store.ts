@@ -5,7 +5,7 @@ import { type IdempotencyTelemetry, type StoreMethod, storeTimingGate } from './
 /** Told about every store call: its method, duration, the error it threw (if any) and the scope it was about. */
 export type StoreObserver = (method: StoreMethod, durationMs: number, failure: { error: unknown } | undefined, scope: RecordScope | undefined) => void;
 
-const TIMED = ['create', 'createOrGet', 'get', 'takeOver', 'renew', 'complete', 'release', 'purgeExpired'] as const;
+const TIMED = ['create', 'createOrGet', 'get', 'takeOver', 'renew', 'complete', 'release', 'purgeExpired', 'loadSteps', 'recordStep'] as const;
 
 /**
  * The same store, each call timed and reported to `observe`. Only built when something observes

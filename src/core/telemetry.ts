@@ -41,7 +41,7 @@ export type TracedStep =
   | 'renew';
 
 /** The store methods the engine calls, as named in store timings and `store_failed` events. */
-export type StoreMethod = 'create' | 'createOrGet' | 'get' | 'takeOver' | 'renew' | 'complete' | 'release' | 'purgeExpired' | 'transaction';
+export type StoreMethod = 'create' | 'createOrGet' | 'get' | 'takeOver' | 'renew' | 'complete' | 'release' | 'purgeExpired' | 'loadSteps' | 'recordStep' | 'transaction';
 
 /** Which call is traced: its stored scope, and which kind of store keeps it. */
 export interface TracedCall {

@@ -438,3 +438,22 @@ describe('steps: transactional mode', () => {
     expect(ran).toBe(0);
   });
 });
+
+describe('steps seen by onEvent', () => {
+  it('a failing recordStep is a store_failed event naming the method, and the step fails with 503', async () => {
+    class FailingSteps extends MemoryStore {
+      override async recordStep(): Promise<boolean> {
+        throw new Error('disk full');
+      }
+    }
+    const events: IdempotencyEvent[] = [];
+    const engine = new Idempotency({ store: new FailingSteps(), lease: LEASE, onEvent: (e) => events.push(e) });
+    const c = call();
+    const failure = await engine
+      .execute(c, async (ctx: ClaimContext) => ctx.step('charge', () => 'ch_1'))
+      .then((execution) => (execution.outcome.ok ? undefined : execution.outcome.error));
+    expect((failure as IdempotencyError | undefined)?.code).toBe('IDEMPOTENCY_STORE_UNAVAILABLE');
+    const failed = events.filter((e) => e.type === 'store_failed');
+    expect(failed.map((e) => (e as { method: string }).method)).toEqual(['recordStep']);
+  });
+});
