@@ -24,7 +24,11 @@ export interface StoreContractOptions extends ContractRunner {
 
 const T0 = Date.UTC(2026, 0, 1);
 
-function recordFor(overrides: Partial<IdempotencyRecord> = {}): IdempotencyRecord {
+/**
+ * An in-progress record of a fresh scope (random tenant and key), times around 2026-01-01, with
+ * `overrides` applied: for store tests of your own (`oncely/testing`).
+ */
+export function sampleRecord(overrides: Partial<IdempotencyRecord> = {}): IdempotencyRecord {
   return {
     tenant: `tenant-${randomUUID()}`,
     operation: 'createOrder',
@@ -67,7 +71,7 @@ export function runStoreContract(options: StoreContractOptions): void {
   describe(`store contract: ${options.name}`, () => {
     it('creates a record once per scope and reads every field back unchanged', async () => {
       const s = await store();
-      const record = recordFor({ response: null });
+      const record = sampleRecord({ response: null });
       assert.equal(await s.create(record), true);
       assert.equal(await s.create({ ...record, token: randomUUID() }), false);
       assert.deepEqual(await s.get(record), record);
@@ -80,7 +84,7 @@ export function runStoreContract(options: StoreContractOptions): void {
 
     it('keeps tenant, operation and key apart, byte for byte', async () => {
       const s = await store();
-      const base = recordFor({ key: `Key-${randomUUID()}` });
+      const base = sampleRecord({ key: `Key-${randomUUID()}` });
       assert.equal(await s.create(base), true);
       assert.equal(await s.create({ ...base, tenant: `${base.tenant}-other` }), true);
       assert.equal(await s.create({ ...base, operation: 'refund' }), true);
@@ -90,14 +94,14 @@ export function runStoreContract(options: StoreContractOptions): void {
 
     it('stores the global tenant (empty string) and long, non-ASCII tenant and operation names', async () => {
       const s = await store();
-      const record = recordFor({ tenant: '', operation: `ünïcødé-${'o'.repeat(150)}`, key: '~'.repeat(255) });
+      const record = sampleRecord({ tenant: '', operation: `ünïcødé-${'o'.repeat(150)}`, key: '~'.repeat(255) });
       assert.equal(await s.create(record), true);
       assert.deepEqual(await s.get(record), record);
     });
 
     it('completes only with the holder token, once', async () => {
       const s = await store();
-      const record = recordFor();
+      const record = sampleRecord();
       await s.create(record);
       const completion = { response: '{"ok":true,"value":"é✓"}', completedAt: T0 + 5, expiresAt: T0 + 10_000 };
       assert.equal(await s.complete(record, randomUUID(), completion), false);
@@ -113,7 +117,7 @@ export function runStoreContract(options: StoreContractOptions): void {
 
     it('stores large responses whole', async () => {
       const s = await store();
-      const record = recordFor();
+      const record = sampleRecord();
       await s.create(record);
       const response = JSON.stringify({ blob: 'x'.repeat(900_000), emoji: '🧾'.repeat(1000) });
       assert.equal(await s.complete(record, record.token, { response, completedAt: T0, expiresAt: T0 + 1 }), true);
@@ -122,7 +126,7 @@ export function runStoreContract(options: StoreContractOptions): void {
 
     it('renews the lease only for the holder of an in-progress record', async () => {
       const s = await store();
-      const record = recordFor({ expiresAt: T0 + 100_000 });
+      const record = sampleRecord({ expiresAt: T0 + 100_000 });
       await s.create(record);
       assert.equal(await s.renew(record, randomUUID(), T0 + 120_000, T0 + 1), false);
       assert.equal(await s.renew(record, record.token, T0 + 120_000, T0 + 1), true);
@@ -135,13 +139,13 @@ export function runStoreContract(options: StoreContractOptions): void {
 
     it('releases only an in-progress record held with the token', async () => {
       const s = await store();
-      const record = recordFor();
+      const record = sampleRecord();
       await s.create(record);
       assert.equal(await s.release(record, randomUUID()), false);
       assert.equal(await s.release(record, record.token), true);
       assert.equal(await s.get(record), null);
       assert.equal(await s.create({ ...record, token: randomUUID() }), true, 'a released key can be claimed again');
-      const done = recordFor();
+      const done = sampleRecord();
       await s.create(done);
       await s.complete(done, done.token, { response: '1', completedAt: T0, expiresAt: T0 + 1000 });
       assert.equal(await s.release(done, done.token), false, 'completed records are never released');
@@ -149,7 +153,7 @@ export function runStoreContract(options: StoreContractOptions): void {
 
     it('takes over only a reclaimable record, and only from the token it read', async () => {
       const s = await store();
-      const record = recordFor({ leaseExpiresAt: T0 + 1000 });
+      const record = sampleRecord({ leaseExpiresAt: T0 + 1000 });
       await s.create(record);
       const next = { ...record, token: randomUUID(), fence: 2, leaseExpiresAt: T0 + 61_000 };
       assert.equal(await s.takeOver(next, record.token, T0 + 999), false, 'lease still running');
@@ -165,7 +169,7 @@ export function runStoreContract(options: StoreContractOptions): void {
 
     it('refuses a takeover when the holder renewed after it was read', async () => {
       const s = await store();
-      const record = recordFor({ leaseExpiresAt: T0 + 1000 });
+      const record = sampleRecord({ leaseExpiresAt: T0 + 1000 });
       await s.create(record);
       await s.renew(record, record.token, T0 + 70_000, T0 + 1001);
       const next = { ...record, token: randomUUID(), fence: 2 };
@@ -174,7 +178,7 @@ export function runStoreContract(options: StoreContractOptions): void {
 
     it('takes over a completed record once its retention has passed, not before', async () => {
       const s = await store();
-      const record = recordFor();
+      const record = sampleRecord();
       await s.create(record);
       await s.complete(record, record.token, { response: '"old"', completedAt: T0, expiresAt: T0 + 5000 });
       const next = { ...record, token: randomUUID(), fence: 2, createdAt: T0 + 5000, updatedAt: T0 + 5000, expiresAt: T0 + 90_000, leaseExpiresAt: T0 + 65_000 };
@@ -192,7 +196,7 @@ export function runStoreContract(options: StoreContractOptions): void {
       const base = Date.UTC(2400, 0, 1) + Math.floor(Math.random() * 1e9);
       const tenant = `purge-${randomUUID()}`;
       const done = async (i: number, expiresAt: number) => {
-        const r = recordFor({ tenant, key: `done-${i}`, createdAt: base, expiresAt });
+        const r = sampleRecord({ tenant, key: `done-${i}`, createdAt: base, expiresAt });
         await s.create(r);
         await s.complete(r, r.token, { response: '1', completedAt: base, expiresAt });
         return r;
@@ -200,7 +204,7 @@ export function runStoreContract(options: StoreContractOptions): void {
       const expired = [];
       for (let i = 0; i < 5; i++) expired.push(await done(i, base + i));
       const fresh = await done(99, base + 1_000_000);
-      const running = recordFor({ tenant, key: 'running', expiresAt: base, leaseExpiresAt: base + 1_000_000 });
+      const running = sampleRecord({ tenant, key: 'running', expiresAt: base, leaseExpiresAt: base + 1_000_000 });
       await s.create(running);
       const now = base + 100;
       // Records of other tests may be expired too: purge until only ours are asserted.
@@ -223,7 +227,7 @@ export function runStoreContract(options: StoreContractOptions): void {
     it('steps: a new record has none; recorded steps load back in index order, each renewing the lease', async () => {
       const s = await store();
       if (!hasSteps(s)) return;
-      const record = recordFor({ leaseExpiresAt: T0 + 1000 });
+      const record = sampleRecord({ leaseExpiresAt: T0 + 1000 });
       assert.equal(await s.create(record), true);
       assert.deepEqual(await s.loadSteps(record, record.token), []);
       const steps = [stepFor(0), stepFor(1), stepFor(2)];
@@ -231,7 +235,7 @@ export function runStoreContract(options: StoreContractOptions): void {
       assert.deepEqual(await s.loadSteps(record, record.token), steps);
       assert.equal((await s.get(record))?.leaseExpiresAt, T0 + 2002, 'the last recordStep set the lease');
       if (s.createOrGet) {
-        const other = recordFor();
+        const other = sampleRecord();
         assert.deepEqual(await s.createOrGet(other), { created: true });
         assert.deepEqual(await s.loadSteps(other, other.token), [], 'createOrGet inserts a record without steps');
       }
@@ -240,7 +244,7 @@ export function runStoreContract(options: StoreContractOptions): void {
     it('steps: fenced by the token (a wrong token records and loads nothing), and one step per index', async () => {
       const s = await store();
       if (!hasSteps(s)) return;
-      const record = recordFor();
+      const record = sampleRecord();
       await s.create(record);
       assert.equal(await s.recordStep(record, randomUUID(), stepFor(0), T0 + 90_000), false);
       assert.equal(await s.loadSteps(record, randomUUID()), null);
@@ -260,7 +264,7 @@ export function runStoreContract(options: StoreContractOptions): void {
     it('steps: recordStep renews the lease, so a takeover that read the old lease fails', async () => {
       const s = await store();
       if (!hasSteps(s)) return;
-      const record = recordFor({ leaseExpiresAt: T0 + 1000 });
+      const record = sampleRecord({ leaseExpiresAt: T0 + 1000 });
       await s.create(record);
       assert.equal(await s.recordStep(record, record.token, stepFor(0), T0 + 70_000), true);
       const next = { ...record, token: randomUUID(), fence: 2, leaseExpiresAt: T0 + 61_001 };
@@ -276,7 +280,7 @@ export function runStoreContract(options: StoreContractOptions): void {
       if (!hasSteps(s)) return;
       const races = await Promise.all(
         Array.from({ length: raceSize }, async () => {
-          const record = recordFor({ leaseExpiresAt: T0 + 1000 });
+          const record = sampleRecord({ leaseExpiresAt: T0 + 1000 });
           await s.create(record);
           const next = { ...record, token: randomUUID(), fence: 2, leaseExpiresAt: T0 + 61_000 };
           const [recorded, taken] = await Promise.all([s.recordStep(record, record.token, stepFor(0), T0 + 70_000), s.takeOver(next, record.token, T0 + 1000)]);
@@ -296,7 +300,7 @@ export function runStoreContract(options: StoreContractOptions): void {
       if (!hasSteps(s)) return;
       const steps = [stepFor(0), stepFor(1)];
       // A crashed holder: the lease ran out, retention did not.
-      const crashed = recordFor({ leaseExpiresAt: T0 + 1000, expiresAt: T0 + 86_400_000 });
+      const crashed = sampleRecord({ leaseExpiresAt: T0 + 1000, expiresAt: T0 + 86_400_000 });
       await s.create(crashed);
       for (const step of steps) await s.recordStep(crashed, crashed.token, step, T0 + 1000);
       const taker = { ...crashed, token: randomUUID(), fence: 2, leaseExpiresAt: T0 + 61_000 };
@@ -306,7 +310,7 @@ export function runStoreContract(options: StoreContractOptions): void {
       assert.equal(await s.recordStep(crashed, crashed.token, stepFor(2), T0 + 99_000), false, 'nor records anything');
 
       // A failed run gives its claim back by ending the lease now (renew with leaseExpiresAt = now).
-      const failed = recordFor({ leaseExpiresAt: T0 + 60_000 });
+      const failed = sampleRecord({ leaseExpiresAt: T0 + 60_000 });
       await s.create(failed);
       await s.recordStep(failed, failed.token, steps[0]!, T0 + 60_000);
       assert.equal(await s.renew(failed, failed.token, T0 + 500, T0 + 500), true, 'a lease end at now is accepted');
@@ -315,7 +319,7 @@ export function runStoreContract(options: StoreContractOptions): void {
       assert.deepEqual(await s.loadSteps(failed, retry.token), [steps[0]]);
 
       // Retention over: a new logical operation starts with no steps.
-      const expired = recordFor({ leaseExpiresAt: T0 + 1000, expiresAt: T0 + 5000 });
+      const expired = sampleRecord({ leaseExpiresAt: T0 + 1000, expiresAt: T0 + 5000 });
       await s.create(expired);
       for (const step of steps) await s.recordStep(expired, expired.token, step, T0 + 1000);
       const fresh = { ...expired, token: randomUUID(), fence: 2, createdAt: T0 + 5000, leaseExpiresAt: T0 + 65_000, expiresAt: T0 + 90_000 };
@@ -323,7 +327,7 @@ export function runStoreContract(options: StoreContractOptions): void {
       assert.deepEqual(await s.loadSteps(expired, fresh.token), []);
 
       // A completed record past its retention: the new operation has no steps either.
-      const done = recordFor({ expiresAt: T0 + 86_400_000 });
+      const done = sampleRecord({ expiresAt: T0 + 86_400_000 });
       await s.create(done);
       for (const step of steps) await s.recordStep(done, done.token, step, T0 + 60_000);
       await s.complete(done, done.token, { response: '1', completedAt: T0 + 10, expiresAt: T0 + 5000 });
@@ -335,7 +339,7 @@ export function runStoreContract(options: StoreContractOptions): void {
     it('steps: release and purge delete them with their record', async () => {
       const s = await store();
       if (!hasSteps(s)) return;
-      const record = recordFor();
+      const record = sampleRecord();
       await s.create(record);
       await s.recordStep(record, record.token, stepFor(0), T0 + 60_000);
       assert.equal(await s.release(record, record.token), true);
@@ -345,7 +349,7 @@ export function runStoreContract(options: StoreContractOptions): void {
 
       // Far in the future, like the purge case above.
       const base = Date.UTC(2400, 0, 1) + Math.floor(Math.random() * 1e9);
-      const old = recordFor({ createdAt: base, updatedAt: base, leaseExpiresAt: base + 10, expiresAt: base + 10 });
+      const old = sampleRecord({ createdAt: base, updatedAt: base, leaseExpiresAt: base + 10, expiresAt: base + 10 });
       await s.create(old);
       await s.recordStep(old, old.token, stepFor(0), base + 10);
       let purged = 0;
@@ -360,7 +364,7 @@ export function runStoreContract(options: StoreContractOptions): void {
     it('steps: names and results survive byte for byte (large, non-ASCII, JSON-looking)', async () => {
       const s = await store();
       if (!hasSteps(s)) return;
-      const record = recordFor({ tenant: '', operation: `ünïcødé-${randomUUID()}` });
+      const record = sampleRecord({ tenant: '', operation: `ünïcødé-${randomUUID()}` });
       await s.create(record);
       const steps: StepRecord[] = [
         stepFor(0, { name: 'charge 💳 "card"', kind: 'external', result: `v${JSON.stringify({ blob: 'x'.repeat(300_000), emoji: '🧾'.repeat(1000), nul: '\u0000', quote: '"\\\'' })}` }),
@@ -375,7 +379,7 @@ export function runStoreContract(options: StoreContractOptions): void {
     it('createOrGet inserts once per scope, then returns the existing record unchanged, byte for byte', async () => {
       const s = await store();
       if (!s.createOrGet) return;
-      const record = recordFor({ tenant: '', operation: `ünïcødé-${randomUUID()}`, key: `K-${'~'.repeat(200)}` });
+      const record = sampleRecord({ tenant: '', operation: `ünïcødé-${randomUUID()}`, key: `K-${'~'.repeat(200)}` });
       assert.deepEqual(await s.createOrGet(record), { created: true });
       assert.deepEqual(await s.get(record), record);
       const other = { ...record, token: randomUUID(), fingerprint: 'b'.repeat(64), fence: 7, createdAt: T0 + 9, updatedAt: T0 + 9, expiresAt: T0 + 9 };
@@ -392,7 +396,7 @@ export function runStoreContract(options: StoreContractOptions): void {
     it('createOrGet keeps tenant, operation and key apart, and claims a released scope again', async () => {
       const s = await store();
       if (!s.createOrGet) return;
-      const base = recordFor({ key: `Key-${randomUUID()}` });
+      const base = sampleRecord({ key: `Key-${randomUUID()}` });
       assert.deepEqual(await s.createOrGet(base), { created: true });
       for (const record of [{ ...base, tenant: `${base.tenant}-other` }, { ...base, operation: 'refund' }, { ...base, key: base.key.toLowerCase() }]) {
         assert.deepEqual(await s.createOrGet({ ...record, token: randomUUID() }), { created: true });
@@ -407,7 +411,7 @@ export function runStoreContract(options: StoreContractOptions): void {
       const s = await store();
       const createOrGet = s.createOrGet?.bind(s);
       if (!createOrGet) return;
-      const scope = recordFor();
+      const scope = sampleRecord();
       const attempts = Array.from({ length: raceSize }, (_, i) => ({ ...scope, token: randomUUID(), fingerprint: String(i).padStart(64, '0') }));
       const results = await Promise.all(attempts.map((record) => createOrGet(record)));
       const winners = attempts.filter((_, i) => results[i]?.created);
@@ -419,7 +423,7 @@ export function runStoreContract(options: StoreContractOptions): void {
 
     it(`lets exactly one of ${raceSize} concurrent creates of one key win`, async () => {
       const s = await store();
-      const record = recordFor();
+      const record = sampleRecord();
       const results = await Promise.all(
         Array.from({ length: raceSize }, () => s.create({ ...record, token: randomUUID() })),
       );

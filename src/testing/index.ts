@@ -1,2 +1,2 @@
-export { runStoreContract } from './contract.js';
+export { runStoreContract, sampleRecord } from './contract.js';
 export type { ContractRunner, StoreContractOptions } from './contract.js';

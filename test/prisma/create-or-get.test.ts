@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { sampleRecord } from '../../src/testing/index.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { IdempotencyRecord } from '../../src/index.js';
 import { PrismaStore } from '../../src/prisma/index.js';
@@ -15,21 +16,7 @@ afterAll(async () => {
 });
 
 const T0 = Date.UTC(2026, 0, 1);
-const recordFor = (overrides: Partial<IdempotencyRecord> = {}): IdempotencyRecord => ({
-  tenant: 't',
-  operation: 'charge',
-  key: randomUUID(),
-  status: 'in_progress',
-  fingerprint: 'a'.repeat(64),
-  token: randomUUID(),
-  fence: 1,
-  leaseExpiresAt: T0 + 60_000,
-  response: null,
-  createdAt: T0,
-  updatedAt: T0,
-  expiresAt: T0 + 86_400_000,
-  ...overrides,
-});
+const recordFor = (overrides: Partial<IdempotencyRecord> = {}): IdempotencyRecord => sampleRecord({ tenant: 't', operation: 'charge', ...overrides });
 
 for (const db of testDatabases().filter((d) => d.name !== 'sqlite')) {
   describe(`createOrGet against an uncommitted claim on ${db.name}`, () => {

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { sampleRecord } from '../../src/testing/index.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { StepRecord } from '../../src/core/store.js';
 import type { IdempotencyError, IdempotencyRecord } from '../../src/index.js';
@@ -30,23 +31,7 @@ async function hasStepsColumn(db: TestDatabase, client: PrismaLike, table: strin
   return rows.some((r) => r.name === 'steps');
 }
 
-function recordFor(overrides: Partial<IdempotencyRecord> = {}): IdempotencyRecord {
-  return {
-    tenant: 't',
-    operation: 'checkout',
-    key: randomUUID(),
-    status: 'in_progress',
-    fingerprint: 'a'.repeat(64),
-    token: randomUUID(),
-    fence: 1,
-    leaseExpiresAt: T0 + 60_000,
-    response: null,
-    createdAt: T0,
-    updatedAt: T0,
-    expiresAt: T0 + 86_400_000,
-    ...overrides,
-  };
-}
+const recordFor = (overrides: Partial<IdempotencyRecord> = {}): IdempotencyRecord => sampleRecord({ tenant: 't', operation: 'checkout', ...overrides });
 
 const step = (index: number, name: string, result: string, kind: StepRecord['kind'] = 'external'): StepRecord => ({ index, name, kind, result, completedAt: T0 + index });
 

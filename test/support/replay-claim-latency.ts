@@ -9,6 +9,7 @@
  *
  * Needs PostgreSQL and MariaDB as in test/support/services.ts (ONCELY_TEST_*_URL to override).
  */
+import { sampleRecord } from '../../src/testing/index.js';
 import { randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -36,18 +37,8 @@ const databases: { name: string; provider: Provider; client: () => Client }[] = 
 ];
 
 const T0 = Date.now();
-const attempt = (scope: { tenant: string; operation: string; key: string }): IdempotencyRecord => ({
-  ...scope,
-  status: 'in_progress',
-  fingerprint: 'a'.repeat(64),
-  token: randomUUID(),
-  fence: 1,
-  leaseExpiresAt: T0 + 60_000,
-  response: null,
-  createdAt: T0,
-  updatedAt: T0,
-  expiresAt: T0 + 86_400_000,
-});
+const attempt = (scope: { tenant: string; operation: string; key: string }): IdempotencyRecord =>
+  sampleRecord({ ...scope, leaseExpiresAt: T0 + 60_000, createdAt: T0, updatedAt: T0, expiresAt: T0 + 86_400_000 });
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
