@@ -18,7 +18,7 @@ export type DemoPrisma = InstanceType<typeof SqliteClient>;
 export interface DemoDatabase {
   prisma: DemoPrisma;
   provider: Provider;
-  store: PrismaStore;
+  store: PrismaStore<DemoPrisma>;
 }
 
 /**

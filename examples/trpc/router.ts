@@ -1,8 +1,10 @@
 import { TRPCError, initTRPC } from '@trpc/server';
-import type { IdempotencyStore } from 'oncely';
 import { createIdempotencyMiddleware, idempotencyErrorFormatter, serializerFromTransformer } from 'oncely/trpc';
+import type { PrismaStore } from 'oncely/prisma';
 import superjson from 'superjson';
+import { checkout } from '../shared/checkout.js';
 import type { DemoPrisma } from '../shared/db.js';
+import { type ShopServices, fakeServices } from '../shared/providers.js';
 import { ShopError, ledger, payOrder, placeOrder } from '../shared/shop.js';
 
 /** What every request carries: the adapter's request (oncely reads the key header from it) and the customer. */
@@ -26,7 +28,7 @@ async function shopCall<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-export function createShopRouter(prisma: DemoPrisma, store: IdempotencyStore) {
+export function createShopRouter(prisma: DemoPrisma, store: PrismaStore<DemoPrisma>, services: ShopServices = fakeServices()) {
   const t = initTRPC.context<ShopContext>().create({
     transformer: superjson,
     // Surfaces oncely's code and retry hint (CONFLICT) to clients as `data.idempotency`.
@@ -49,6 +51,10 @@ export function createShopRouter(prisma: DemoPrisma, store: IdempotencyStore) {
       .input((raw) => raw as { orderId: string })
       // The payment provider gets a key derived from the request's key: stable across retries.
       .mutation(({ input, ctx }) => shopCall(() => payOrder(prisma, input.orderId, ctx.idempotency.deriveKey('charge')))),
+    // Lease mode with steps: a retry after a crash resumes where the crashed run stopped.
+    checkout: idempotentProcedure
+      .input((raw) => raw as { item: string; quantity: number })
+      .mutation(({ input, ctx }) => shopCall(() => checkout(ctx.idempotency, services, { ...input, customer: ctx.customer }))),
     ledger: t.procedure.query(() => ledger(prisma)),
   });
 }

@@ -6,7 +6,7 @@ const app = await createTrpcApp();
 const server = http.createServer(app.handler);
 server.listen(port, () => {
   console.log(`oncely tRPC shop on http://localhost:${port}/trpc (${app.database.provider})`);
-  console.log('Mutations placeOrder and payOrder need an Idempotency-Key header; try the same key twice.');
+  console.log('Mutations placeOrder, payOrder and checkout need an Idempotency-Key header; try the same key twice.');
 });
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

@@ -1,9 +1,12 @@
 import { GraphQLError } from 'graphql';
 import type { IdempotencyPluginContext } from 'oncely/envelop';
+import type { TransactionClientOf } from 'oncely/prisma';
+import { checkout } from '../shared/checkout.js';
 import type { DemoPrisma } from '../shared/db.js';
+import type { ShopServices } from '../shared/providers.js';
 import { ShopError, type ShopDb, ledger, payOrder, placeOrder } from '../shared/shop.js';
 
-export type Context = IdempotencyPluginContext & { prisma: DemoPrisma };
+export type Context = IdempotencyPluginContext<TransactionClientOf<DemoPrisma>> & { prisma: DemoPrisma; services: ShopServices };
 
 /**
  * In transactional mode reads and writes go through the transaction that also holds the idempotency
@@ -40,6 +43,9 @@ export const resolvers = {
         if (!chargeKey) throw new GraphQLError('payOrder needs an idempotency key', { extensions: { code: 'IDEMPOTENCY_KEY_MISSING' } });
         return payOrder(db(ctx), args.orderId, chargeKey);
       }),
+    // Lease mode with steps: a retry after a crash resumes where the crashed run stopped.
+    checkout: (_: unknown, { input }: { input: { customer: string; item: string; quantity: number } }, ctx: Context) =>
+      shop(() => checkout(ctx.idempotency!, ctx.services, { customer: input.customer, item: input.item, quantity: input.quantity })),
   },
   Order: { createdAt: (order: { createdAt: Date | string }) => iso(order.createdAt) },
   Payment: {

@@ -34,6 +34,16 @@ export const typeDefs = /* GraphQL */ `
     idempotencyKey: String
   }
 
+  type Checkout {
+    "The order, paid."
+    order: Order!
+    payment: Payment!
+    "The payment provider's charge."
+    chargeId: ID!
+    "The receipt the mailer sent."
+    receiptId: ID!
+  }
+
   type Query {
     "Every payment taken, oldest first."
     ledger: [Payment!]!
@@ -44,5 +54,7 @@ export const typeDefs = /* GraphQL */ `
     placeOrder(input: PlaceOrderInput!): Order!
     "Charges the order once, however often the request is retried."
     payOrder(orderId: ID!, idempotencyKey: String): Payment!
+    "Places the order, charges it, marks it paid and mails the receipt; a retry after a crash resumes where it stopped."
+    checkout(input: PlaceOrderInput!): Checkout!
   }
 `;

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 // The example runs on the built package (npm run build first); nothing here imports src.
 import { createYogaApp } from '../../examples/yoga/app.js';
 import { type DemoDatabase, openDemoDatabase } from '../../examples/shared/db.js';
+import { type ReceiptRequest, fakeServices } from '../../examples/shared/providers.js';
 
 // One graphql copy for Yoga (loaded by Node: CommonJS) and the transformed modules (else index.mjs).
 
@@ -15,10 +16,22 @@ const file = join(tmpdir(), `oncely-yoga-example-${randomUUID()}.db`);
 let db: DemoDatabase;
 let server: Server;
 let url: string;
+const { payments, mailer } = fakeServices();
+// The mailer fails once when asked to (a crash halfway through a checkout, as far as the run is concerned).
+const mailerFault = { failNext: false };
+const flakyMailer = {
+  sendReceipt(receipt: ReceiptRequest, key: string) {
+    if (mailerFault.failNext) {
+      mailerFault.failNext = false;
+      return Promise.reject(new Error('mail server unreachable'));
+    }
+    return mailer.sendReceipt(receipt, key);
+  },
+};
 
 beforeAll(async () => {
   db = await openDemoDatabase(`file:${file}`);
-  server = createServer(createYogaApp({ db, logging: false }));
+  server = createServer(createYogaApp({ db, services: { payments, mailer: flakyMailer }, logging: false }));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`;
 });
@@ -67,4 +80,54 @@ it('places and pays an order once, however often the client retries', async () =
   // A new key for the same order is a new attempt: the shop refuses to charge twice.
   const second = await gql(pay, { id: order.id }, { 'Idempotency-Key': `pay-${randomUUID()}` });
   expect(JSON.parse(second.text).errors[0].extensions.code).toBe('ALREADY_PAID');
+});
+
+const CHECKOUT = 'mutation Checkout($i: PlaceOrderInput!) { checkout(input: $i) { order { id amount status } payment { orderId chargeKey } chargeId receiptId } }';
+
+/** What the database and the fakes hold for one customer's checkouts. */
+async function effectsOf(customer: string) {
+  const orders = await db.prisma.order.findMany({ where: { customer }, include: { payments: true } });
+  const charges = [...payments.charges.values()].filter((c) => c.customer === customer);
+  return {
+    orders: orders.map((o) => ({ status: o.status, payments: o.payments.length })),
+    charges: charges.length,
+    chargeRequests: charges.reduce((n, c) => n + (payments.requests.get(c.idempotencyKey) ?? 0), 0),
+    receipts: mailer.sent.filter((r) => r.to === customer).length,
+  };
+}
+
+it('checkout: order, charge, payment and receipt once; a retry gets the same answer', async () => {
+  const customer = `ada-${randomUUID()}`;
+  const key = `checkout-${randomUUID()}`;
+  const input = { customer, item: 'bagel', quantity: 3 };
+  const first = await gql(CHECKOUT, { i: input }, { 'Idempotency-Key': key, 'x-customer': customer });
+  expect(first.status, first.text).toBe(200);
+  const result = JSON.parse(first.text).data.checkout;
+  expect(result).toMatchObject({ order: { amount: 900, status: 'paid' }, payment: { orderId: result.order.id }, chargeId: expect.stringMatching(/^ch_/), receiptId: expect.stringMatching(/^rc_/) });
+  // The payment records the key the provider got: the charge step's derived key.
+  expect(payments.charges.get(result.payment.chargeKey)).toMatchObject({ id: result.chargeId, reference: result.order.id, amount: 900 });
+
+  const retry = await gql(CHECKOUT, { i: input }, { 'Idempotency-Key': key, 'x-customer': customer });
+  expect(retry.headers.get('idempotent-replayed')).toBe('true');
+  expect(retry.text).toBe(first.text);
+  expect(await effectsOf(customer)).toEqual({ orders: [{ status: 'paid', payments: 1 }], charges: 1, chargeRequests: 1, receipts: 1 });
+});
+
+it('checkout: a run that fails after the payment resumes on retry at the receipt, nothing done twice', async () => {
+  const customer = `bob-${randomUUID()}`;
+  const key = `checkout-${randomUUID()}`;
+  const input = { customer, item: 'coffee', quantity: 1 };
+  mailerFault.failNext = true;
+  const failed = await gql(CHECKOUT, { i: input }, { 'Idempotency-Key': key, 'x-customer': customer });
+  expect(JSON.parse(failed.text).errors[0].message).toBe('Unexpected error.');
+  // Three steps done and recorded; the receipt is missing.
+  expect(await effectsOf(customer)).toEqual({ orders: [{ status: 'paid', payments: 1 }], charges: 1, chargeRequests: 1, receipts: 0 });
+
+  const retry = await gql(CHECKOUT, { i: input }, { 'Idempotency-Key': key, 'x-customer': customer });
+  expect(retry.status, retry.text).toBe(200);
+  expect(retry.headers.get('idempotent-replayed')).toBeNull();
+  expect(JSON.parse(retry.text).data.checkout).toMatchObject({ order: { amount: 450, status: 'paid' }, receiptId: expect.stringMatching(/^rc_/) });
+  // The retry replayed the order, the charge and the payment, and only sent the receipt.
+  expect(await effectsOf(customer)).toEqual({ orders: [{ status: 'paid', payments: 1 }], charges: 1, chargeRequests: 1, receipts: 1 });
+  expect((await gql(CHECKOUT, { i: input }, { 'Idempotency-Key': key, 'x-customer': customer })).text).toBe(retry.text);
 });

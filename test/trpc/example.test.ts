@@ -6,7 +6,11 @@ import { join } from 'node:path';
 import { TRPCClientError, createTRPCClient, httpLink } from '@trpc/client';
 import superjson from 'superjson';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDemoDatabase } from '../../examples/shared/db.js';
+import { type ReceiptRequest, fakeServices } from '../../examples/shared/providers.js';
+import { createTrpcApp } from '../../examples/trpc/app.js';
 import type { ShopRouter } from '../../examples/trpc/router.js';
+import { listen } from '../client/support.js';
 
 // Runs the example as users do (after `npm run build`): `tsx examples/trpc/server.ts`.
 const port = 4100 + Math.floor(Math.random() * 800);
@@ -81,8 +85,60 @@ describe('examples/trpc', () => {
     const ledger = await trpc.ledger.query();
     expect(ledger.filter((p) => p.orderId === order.id)).toHaveLength(1);
 
+    const checkoutKey = `checkout-${randomUUID()}`;
+    const checkout = await trpc.checkout.mutate({ item: 'gift-card', quantity: 1 }, { context: { key: checkoutKey } });
+    expect(checkout).toMatchObject({ order: { customer: 'ada', amount: 2500, status: 'paid' }, payment: { amount: 2500 }, chargeId: expect.stringMatching(/^ch_/) });
+    expect(checkout.payment.chargeKey).toMatch(/^oncely_/);
+    expect(await trpc.checkout.mutate({ item: 'gift-card', quantity: 1 }, { context: { key: checkoutKey } })).toEqual(checkout);
+    expect(replays.slice(-2)).toEqual(['', 'true']);
+
     const missing = await trpc.placeOrder.mutate({ item: 'coffee', quantity: 1 }).catch((e: unknown) => e);
     expect((missing as TRPCClientError<ShopRouter>).data?.code).toBe('BAD_REQUEST');
     expect((missing as TRPCClientError<ShopRouter>).data?.idempotency?.code).toBe('IDEMPOTENCY_KEY_MISSING');
+  });
+});
+
+describe('examples/trpc checkout (steps)', () => {
+  it('a checkout that fails after the payment resumes on retry at the receipt, nothing done twice', async () => {
+    const dbFile = join(tmpdir(), `oncely-trpc-checkout-${randomUUID()}.db`);
+    const database = await openDemoDatabase(`file:${dbFile}`);
+    const { payments, mailer } = fakeServices();
+    const fault = { failNext: true };
+    const flakyMailer = {
+      sendReceipt(receipt: ReceiptRequest, key: string) {
+        if (!fault.failNext) return mailer.sendReceipt(receipt, key);
+        fault.failNext = false;
+        return Promise.reject(new Error('mail server unreachable'));
+      },
+    };
+    const app = await createTrpcApp({ database, services: { payments, mailer: flakyMailer } });
+    const started = await listen(app.handler);
+    try {
+      const key = `checkout-${randomUUID()}`;
+      const client = createTRPCClient<ShopRouter>({
+        links: [httpLink({ url: `${started.url}/trpc`, transformer: superjson, headers: { 'x-customer': 'bob', 'idempotency-key': key } })],
+      });
+      const effects = async () => ({
+        orders: (await database.prisma.order.findMany({ where: { customer: 'bob' }, include: { payments: true } })).map((o) => [o.status, o.payments.length]),
+        charges: payments.charges.size,
+        chargeRequests: [...payments.requests.values()],
+        receipts: mailer.sent.length,
+      });
+
+      const failed = await client.checkout.mutate({ item: 'coffee', quantity: 2 }).catch((e: unknown) => e);
+      expect((failed as TRPCClientError<ShopRouter>).data?.code).toBe('INTERNAL_SERVER_ERROR');
+      expect(await effects()).toEqual({ orders: [['paid', 1]], charges: 1, chargeRequests: [1], receipts: 0 });
+
+      const resumed = await client.checkout.mutate({ item: 'coffee', quantity: 2 });
+      expect(resumed).toMatchObject({ order: { customer: 'bob', amount: 900, status: 'paid' }, receiptId: mailer.sent[0]?.id });
+      expect(resumed.order.createdAt).toBeInstanceOf(Date);
+      // Order, charge and payment came from the recorded steps; only the receipt ran.
+      expect(await effects()).toEqual({ orders: [['paid', 1]], charges: 1, chargeRequests: [1], receipts: 1 });
+      expect(await client.checkout.mutate({ item: 'coffee', quantity: 2 })).toEqual(resumed);
+    } finally {
+      started.server.close();
+      await database.prisma.$disconnect();
+      for (const suffix of ['', '-wal', '-shm', '-journal']) rmSync(dbFile + suffix, { force: true });
+    }
   });
 });
