@@ -1,5 +1,6 @@
 export { PrismaStore } from './store.js';
 export type { PrismaStoreOptions } from './store.js';
+export type { DriverPoolLike, MariaDbPoolLike, PgQueryPoolLike } from './pool.js';
 export type { PgListenerClientLike, PgNotification, PgPoolLike, PrismaNotifyOptions } from './notify.js';
 export { detectProvider } from './client.js';
 export type { PrismaClientLike, Provider, TransactionClientOf } from './client.js';

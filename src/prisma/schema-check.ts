@@ -16,12 +16,15 @@ const SCOPE_COLUMNS = ['tenant', 'operation', 'key'] as const;
 const MYSQL_BINARY_COLLATIONS = new Set(['utf8mb4_bin', 'utf8mb4_nopad_bin', 'utf8mb4_0900_bin']);
 const MIN_WIDTH: Record<(typeof SCOPE_COLUMNS)[number], number> = { tenant: 191, operation: 191, key: 255 };
 
+/** What the table check reads with: a client, or the store's driver pool (runner.ts). */
+export type TableReader = Pick<PrismaClientLike, '$queryRawUnsafe'>;
+
 interface Rows<T> {
   (sql: string, ...values: unknown[]): Promise<T[]>;
 }
 
 /** Lists what is wrong with the table; empty when it is fit. A missing table is one problem. */
-export async function findTableProblems(client: PrismaClientLike, provider: Provider, table: string): Promise<TableProblem[]> {
+export async function findTableProblems(client: TableReader, provider: Provider, table: string): Promise<TableProblem[]> {
   return (await inspectTable(client, provider, table)).problems;
 }
 
@@ -33,7 +36,7 @@ export interface TableInspection {
 }
 
 /** The table check, also telling whether the optional `steps` column exists (same look-ups). */
-export async function inspectTable(client: PrismaClientLike, provider: Provider, table: string): Promise<TableInspection> {
+export async function inspectTable(client: TableReader, provider: Provider, table: string): Promise<TableInspection> {
   const query = (<T>(sql: string, ...values: unknown[]) => client.$queryRawUnsafe<T[]>(sql, ...values)) as Rows<never>;
   const [schema, name] = table.includes('.') ? (table.split('.') as [string, string]) : [undefined, table];
   const columns: string[] = [];

@@ -3,6 +3,8 @@ import type { IdempotencyRecord, RecordScope, RecordStatus } from '../core/recor
 import type { Completion, CreateOrGet, StepRecord, TransactionScope, TransactionalStore } from '../core/store.js';
 import { type InteractiveTransaction, type PrismaClientLike, type Provider, type TransactionClientOf, detectProvider } from './client.js';
 import { type Statements, buildStatements } from './dialect.js';
+import { type DriverPoolLike, poolRunner } from './pool.js';
+import { type StatementRunner, prismaRunner, queryingClient } from './runner.js';
 import { ChangeListener } from './change-listener.js';
 import { type PrismaNotifyOptions, changeId, resolveNotify } from './notify.js';
 import { STEPS_MIGRATION_NAME } from './migrations.js';
@@ -45,6 +47,16 @@ export interface PrismaStoreOptions<TClient extends PrismaClientLike = PrismaCli
    * holder's store. Without it, waiters poll with backoff (10 ms up to 250 ms).
    */
   notify?: PrismaNotifyOptions;
+  /**
+   * Lease mode: the driver pool your Prisma adapter already uses (the `pg.Pool` you give
+   * `new PrismaPg(pool)`, or the `mariadb` Pool you give `new PrismaMariaDb(pool)`). The store's own
+   * statements (claim, completion, release, renew, steps, purge) then go to it as prepared
+   * statements instead of through Prisma's raw-query path: the same SQL, a fraction of the cost. No
+   * extra connections: it shares the pool's. Transactional mode (`transaction`) keeps using the
+   * Prisma transaction client, whose connection the claim must share with your writes. It must
+   * reach the same database as `client`. Not for SQLite.
+   */
+  pool?: DriverPoolLike;
 }
 
 /** What a store shares with the stores bound to its transactions. */
@@ -77,12 +89,13 @@ interface Row {
   status: string;
   fingerprint: string;
   token: string;
-  fence: number | bigint;
-  lease_expires_at: number | bigint | null;
+  // Numbers as the driver decodes BIGINT/INTEGER: number, bigint, or (pg) a decimal string.
+  fence: number | bigint | string;
+  lease_expires_at: number | bigint | string | null;
   response: string | null;
-  created_at: number | bigint;
-  updated_at: number | bigint;
-  expires_at: number | bigint;
+  created_at: number | bigint | string;
+  updated_at: number | bigint | string;
+  expires_at: number | bigint | string;
 }
 
 /** A record's columns in the order of the insert statements' placeholders (see dialect.ts). */
@@ -105,6 +118,8 @@ export class PrismaStore<TClient extends PrismaClientLike = PrismaClientLike> im
   private readonly options: PrismaStoreOptions<TClient>;
   private readonly client: TClient;
   private readonly sql: Statements;
+  // Where the statements go: the pool (lease mode with `pool`), else the client (see runner.ts).
+  private readonly db: StatementRunner;
   // Shared with the stores bound to transactions (withClient), so the table is checked once.
   private readonly check: SharedChecks;
   // Inside a transaction: set when a claim statement (create, get, takeOver) failed with a
@@ -131,6 +146,7 @@ export class PrismaStore<TClient extends PrismaClientLike = PrismaClientLike> im
     this.provider = provider;
     this.table = table;
     this.sql = buildStatements(provider, table);
+    this.db = options.pool === undefined ? prismaRunner(options.client) : poolRunner(options.pool, provider);
     this.check = shared?.check ?? {};
     this.claimConflict = shared?.claimConflict;
     this.ownsListener = !shared && options.notify !== undefined;
@@ -145,7 +161,9 @@ export class PrismaStore<TClient extends PrismaClientLike = PrismaClientLike> im
   }
 
   private inTransaction<TOther extends PrismaClientLike>(client: TOther, claimConflict: { seen: boolean }): PrismaStore<TOther> {
-    return new PrismaStore<TOther>({ ...this.options, client, provider: this.provider, table: this.table }, { check: this.check, claimConflict, listener: this.listener });
+    // No pool: a transaction's statements must run on its own connection.
+    const { pool: _pool, ...options } = this.options;
+    return new PrismaStore<TOther>({ ...options, client, provider: this.provider, table: this.table }, { check: this.check, claimConflict, listener: this.listener });
   }
 
   /**
@@ -156,7 +174,7 @@ export class PrismaStore<TClient extends PrismaClientLike = PrismaClientLike> im
   verify(): Promise<void> {
     if (this.options.verifyTable === false) return Promise.resolve();
     if (!this.check.verified) {
-      const verified = inspectTable(this.client, this.provider, this.table).then(({ problems, stepsColumn }) => {
+      const verified = inspectTable(queryingClient(this.db), this.provider, this.table).then(({ problems, stepsColumn }) => {
         if (problems.length > 0) throw tableProblemError(this.provider, this.table, problems);
         // The same look-up answers the steps question: no extra statement for it.
         this.check.steps ??= { present: Promise.resolve(stepsColumn), absent: !stepsColumn, at: Date.now() };
@@ -232,7 +250,7 @@ export class PrismaStore<TClient extends PrismaClientLike = PrismaClientLike> im
   }
 
   async create(r: IdempotencyRecord): Promise<boolean> {
-    const count = await this.run(() => this.client.$executeRawUnsafe(this.sql.insert, ...insertValues(r)), true);
+    const count = await this.run(() => this.db.count(this.sql.insert, insertValues(r)), true);
     return count === 1;
   }
 
@@ -250,7 +268,7 @@ export class PrismaStore<TClient extends PrismaClientLike = PrismaClientLike> im
       if (await this.create(r)) return { created: true };
       return { created: false, existing: await this.read(r) };
     }
-    const rows = await this.run(() => this.client.$queryRawUnsafe<Row[]>(this.sql.insertOrSelect, ...insertValues(r)), true);
+    const rows = await this.run(() => this.db.rows<Row>(this.sql.insertOrSelect, insertValues(r)), true);
     const row = rows[0];
     if (!row) return { created: false, existing: await this.read(r) };
     // The token is new to this claim: the row carries it only if this statement inserted it.
@@ -260,7 +278,7 @@ export class PrismaStore<TClient extends PrismaClientLike = PrismaClientLike> im
   /** Asked once per store (a failed look-up is asked again): MariaDB says so in its version. */
   private isMariaDb(): Promise<boolean> {
     if (!this.check.mariadb) {
-      const asked = this.run(() => this.client.$queryRawUnsafe<{ v: string }[]>('SELECT VERSION() AS v')).then((rows) => /mariadb/i.test(String(rows[0]?.v)));
+      const asked = this.run(() => this.db.once<{ v: string }>('SELECT VERSION() AS v', [])).then((rows) => /mariadb/i.test(String(rows[0]?.v)));
       this.check.mariadb = asked;
       asked.catch(() => {
         if (this.check.mariadb === asked) this.check.mariadb = undefined;
@@ -293,7 +311,7 @@ export class PrismaStore<TClient extends PrismaClientLike = PrismaClientLike> im
   }
 
   private async read(scope: RecordScope): Promise<IdempotencyRecord | null> {
-    const rows = await this.run(() => this.client.$queryRawUnsafe<Row[]>(this.sql.select, scope.tenant, scope.operation, scope.key), true);
+    const rows = await this.run(() => this.db.rows<Row>(this.sql.select, [scope.tenant, scope.operation, scope.key]), true);
     const row = rows[0];
     return row ? toRecord(row) : null;
   }
@@ -302,30 +320,15 @@ export class PrismaStore<TClient extends PrismaClientLike = PrismaClientLike> im
     await this.verify();
     // A table with the steps column clears or keeps them in the same statement (see dialect.ts).
     const clearing = await this.stepsColumn();
-    const count = await this.run(() => this.client.$executeRawUnsafe(
-      clearing ? this.sql.takeOverClearingSteps : this.sql.takeOver,
-      ...(clearing ? [now] : []),
-      r.fingerprint,
-      r.token,
-      r.fence,
-      r.leaseExpiresAt,
-      r.createdAt,
-      r.updatedAt,
-      r.expiresAt,
-      r.tenant,
-      r.operation,
-      r.key,
-      expectedToken,
-      now,
-      now,
-    ), true);
+    const values = [r.fingerprint, r.token, r.fence, r.leaseExpiresAt, r.createdAt, r.updatedAt, r.expiresAt, r.tenant, r.operation, r.key, expectedToken, now, now];
+    const count = await this.run(() => (clearing ? this.db.count(this.sql.takeOverClearingSteps, [now, ...values]) : this.db.count(this.sql.takeOver, values)), true);
     return count === 1;
   }
 
   /** The steps of the record held with `token`, in order; null when `token` no longer holds it. */
   async loadSteps(scope: RecordScope, token: string): Promise<StepRecord[] | null> {
     await this.requireStepsColumn();
-    const rows = await this.stepStatement(() => this.client.$queryRawUnsafe<{ steps: string | null }[]>(this.sql.loadSteps, scope.tenant, scope.operation, scope.key, token));
+    const rows = await this.stepStatement(() => this.db.rows<{ steps: string | null }>(this.sql.loadSteps, [scope.tenant, scope.operation, scope.key, token]));
     const row = rows[0];
     return row ? parseSteps(row.steps) : null;
   }
@@ -338,20 +341,8 @@ export class PrismaStore<TClient extends PrismaClientLike = PrismaClientLike> im
   async recordStep(scope: RecordScope, token: string, step: StepRecord, leaseExpiresAt: number): Promise<boolean> {
     await this.requireStepsColumn();
     const { previous, next } = stepCountPatterns(step.index);
-    const count = await this.stepStatement(() => this.client.$executeRawUnsafe(
-      this.sql.recordStep,
-      stepElement(step),
-      leaseExpiresAt,
-      leaseExpiresAt,
-      leaseExpiresAt,
-      step.completedAt,
-      scope.tenant,
-      scope.operation,
-      scope.key,
-      token,
-      previous,
-      next,
-    ));
+    const values = [stepElement(step), leaseExpiresAt, leaseExpiresAt, leaseExpiresAt, step.completedAt, scope.tenant, scope.operation, scope.key, token, previous, next];
+    const count = await this.stepStatement(() => this.db.count(this.sql.recordStep, values));
     return count === 1;
   }
 
@@ -360,7 +351,7 @@ export class PrismaStore<TClient extends PrismaClientLike = PrismaClientLike> im
     const known = this.check.steps;
     if (known && !(known.absent && Date.now() - known.at >= STEPS_RECHECK_MS)) return known.present;
     const entry: NonNullable<SharedChecks['steps']> = { present: Promise.resolve(false), at: Date.now() };
-    entry.present = retryTransient(() => inspectTable(this.client, this.provider, this.table)).then(({ stepsColumn }) => {
+    entry.present = retryTransient(() => inspectTable(queryingClient(this.db), this.provider, this.table)).then(({ stepsColumn }) => {
       entry.absent = !stepsColumn;
       return stepsColumn;
     });
@@ -402,17 +393,8 @@ export class PrismaStore<TClient extends PrismaClientLike = PrismaClientLike> im
   }
 
   async renew(scope: RecordScope, token: string, leaseExpiresAt: number, now: number): Promise<boolean> {
-    const count = await this.run(() => this.client.$executeRawUnsafe(
-      this.sql.renew,
-      leaseExpiresAt,
-      leaseExpiresAt,
-      leaseExpiresAt,
-      now,
-      scope.tenant,
-      scope.operation,
-      scope.key,
-      token,
-    ));
+    const values = [leaseExpiresAt, leaseExpiresAt, leaseExpiresAt, now, scope.tenant, scope.operation, scope.key, token];
+    const count = await this.run(() => this.db.count(this.sql.renew, values));
     return count === 1;
   }
 
@@ -420,18 +402,10 @@ export class PrismaStore<TClient extends PrismaClientLike = PrismaClientLike> im
     if (this.listener && this.sql.notifying) {
       const { complete } = this.sql.notifying;
       const id = changeId(this.table, scope);
-      return this.notifying(() => this.client.$queryRawUnsafe<{ n: number }[]>(complete, c.response, c.completedAt, c.expiresAt, scope.tenant, scope.operation, scope.key, token, id));
+      return this.notifying(() => this.db.rows<{ n: number }>(complete, [c.response, c.completedAt, c.expiresAt, scope.tenant, scope.operation, scope.key, token, id]));
     }
-    const count = await this.run(() => this.client.$executeRawUnsafe(
-      this.sql.complete,
-      c.response,
-      c.completedAt,
-      c.expiresAt,
-      scope.tenant,
-      scope.operation,
-      scope.key,
-      token,
-    ));
+    const values = [c.response, c.completedAt, c.expiresAt, scope.tenant, scope.operation, scope.key, token];
+    const count = await this.run(() => this.db.count(this.sql.complete, values));
     return count === 1;
   }
 
@@ -439,9 +413,9 @@ export class PrismaStore<TClient extends PrismaClientLike = PrismaClientLike> im
     if (this.listener && this.sql.notifying) {
       const { release } = this.sql.notifying;
       const id = changeId(this.table, scope);
-      return this.notifying(() => this.client.$queryRawUnsafe<{ n: number }[]>(release, scope.tenant, scope.operation, scope.key, token, id));
+      return this.notifying(() => this.db.rows<{ n: number }>(release, [scope.tenant, scope.operation, scope.key, token, id]));
     }
-    const count = await this.run(() => this.client.$executeRawUnsafe(this.sql.release, scope.tenant, scope.operation, scope.key, token));
+    const count = await this.run(() => this.db.count(this.sql.release, [scope.tenant, scope.operation, scope.key, token]));
     return count === 1;
   }
 
@@ -460,12 +434,12 @@ export class PrismaStore<TClient extends PrismaClientLike = PrismaClientLike> im
   }
 
   async purgeExpired(now: number, limit: number): Promise<number> {
-    return this.run(() => this.client.$executeRawUnsafe(this.sql.purge, now, now, limit));
+    return this.run(() => this.db.count(this.sql.purge, [now, now, limit]));
   }
 
   /** How many records purgeExpired would delete at `now` (dry runs, monitoring). */
   async countExpired(now: number): Promise<number> {
-    const rows = await this.run(() => this.client.$queryRawUnsafe<{ n: number | bigint | string }[]>(this.sql.countExpired, now, now));
+    const rows = await this.run(() => this.db.rows<{ n: number | bigint | string }>(this.sql.countExpired, [now, now]));
     return Number(rows[0]?.n ?? 0);
   }
 }
