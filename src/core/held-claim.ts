@@ -1,7 +1,7 @@
 import type { ClaimContext, Execution, HeldClaim, IdempotentCall } from './call.js';
 import { ConfigurationError, StoreUnavailableError } from './errors.js';
 import type { CallEventBody } from './events.js';
-import { holdLease } from './lease.js';
+import { LazyAbort, holdLease } from './lease.js';
 import type { LocalCache } from './local-cache.js';
 import { announceLocal } from './local-waiters.js';
 import type { ResolvedOptions } from './options.js';
@@ -42,19 +42,23 @@ interface Claimed {
   span?: StepSpan;
 }
 
-function contextOf<Tx>(claimed: Claimed, signal: AbortSignal, steps: StepCalls<Tx>, tx?: Tx): ClaimContext<Tx> {
+/** The work's context; `signal` is read from `lease` when the work reads it (made lazily, see LazyAbort). */
+function contextOf<Tx>(claimed: Claimed, lease: { readonly signal: AbortSignal }, steps: StepCalls<Tx>, tx?: Tx): ClaimContext<Tx> {
   const { call, scope, record, deriveKey } = claimed;
-  return {
+  const context: ClaimContext<Tx> = {
     tenant: call.tenant,
     operation: call.operation,
     key: scope.key,
     fence: record.fence,
-    signal,
+    get signal() {
+      return lease.signal;
+    },
     deriveKey,
     step: (name, fn) => steps.step(name, fn),
     databaseStep: (name, fn) => steps.databaseStep(name, fn),
-    ...(tx === undefined ? {} : { tx }),
   };
+  if (tx !== undefined) context.tx = tx;
+  return context;
 }
 
 function execution<T>(claimed: Claimed, outcome: Outcome<T>, stored: boolean): Execution<T> {
@@ -134,7 +138,7 @@ export function leaseClaim<T, Tx = never>(kit: ClaimKit, claimed: Claimed): Held
     token: record.token,
     reclaimed: claimed.reclaimed,
     deriveKey: claimed.deriveKey,
-    signal: lease.signal,
+    held: lease,
     loseLease: () => {
       lease.lose();
       loseLease();
@@ -157,7 +161,7 @@ export function leaseClaim<T, Tx = never>(kit: ClaimKit, claimed: Claimed): Held
   const finish = once();
   return {
     replayed: false,
-    context: contextOf(claimed, lease.signal, steps),
+    context: contextOf(claimed, lease, steps),
     async commit(outcome) {
       finish();
       steps.finish();
@@ -226,7 +230,7 @@ export function transactionClaim<T, Tx>(kit: ClaimKit, claimed: Claimed, open: O
   };
   return {
     replayed: false,
-    context: contextOf(claimed, new AbortController().signal, refusedSteps<Tx>(TRANSACTIONAL_STEPS), tx),
+    context: contextOf(claimed, new LazyAbort(() => undefined), refusedSteps<Tx>(TRANSACTIONAL_STEPS), tx),
     async commit(outcome, options = {}) {
       finish();
       const failed = !outcome.ok || options.failed === true;

@@ -5,8 +5,10 @@ import type { IdempotencyStore } from './store.js';
 import type { StepSpan } from './telemetry.js';
 
 export interface Lease {
-  /** Aborted when the lease is lost: another request may now run the same work. */
-  signal: AbortSignal;
+  /** Aborted when the lease is lost: another request may now run the same work. Made when first read. */
+  readonly signal: AbortSignal;
+  /** Whether the lease was lost (without making `signal`). */
+  readonly aborted: boolean;
   stop(): void;
   /** The holder found the claim gone itself (a fenced write refused): aborts `signal`, stops renewing. */
   lose(): void;
@@ -31,20 +33,28 @@ export function holdLease(
   /** Starts the span of one renewal (telemetry on). */
   traceRenewal?: () => StepSpan,
 ): Lease {
-  const controller = new AbortController();
-  const abort = () => {
-    if (!controller.signal.aborted) controller.abort(leaseLostError());
-  };
-  if (timing.heartbeat === false) return { signal: controller.signal, stop: () => {}, lose: abort };
+  const lost = new LazyAbort(leaseLostError);
+  if (timing.heartbeat === false) {
+    return {
+      get signal() {
+        return lost.signal;
+      },
+      get aborted() {
+        return lost.aborted;
+      },
+      stop: () => {},
+      lose: () => lost.abort(),
+    };
+  }
   const timer = setInterval(() => {
     const now = timing.clock.now();
     const span = traceRenewal?.();
     store.renew(scope, record.token, now + timing.lease, now).then(
       (renewed) => {
-        if (!renewed && !controller.signal.aborted) {
+        if (!renewed && !lost.aborted) {
           clearInterval(timer);
-          abort();
-          span?.fail(controller.signal.reason);
+          lost.abort();
+          span?.fail(lost.signal.reason);
           onLost();
         }
         span?.end();
@@ -57,11 +67,48 @@ export function holdLease(
   }, timing.heartbeat);
   timer.unref?.();
   return {
-    signal: controller.signal,
+    get signal() {
+      return lost.signal;
+    },
+    get aborted() {
+      return lost.aborted;
+    },
     stop: () => clearInterval(timer),
     lose: () => {
       clearInterval(timer);
-      abort();
+      lost.abort();
     },
   };
+}
+
+/**
+ * An AbortSignal made only when someone reads it: most work never looks at its signal, and an
+ * AbortController per call was one of the engine's dearest allocations. Aborted before the first
+ * read, the signal is born aborted, with the reason made at the abort.
+ */
+export class LazyAbort {
+  private controller: AbortController | undefined;
+  private reason: unknown;
+  private done = false;
+
+  constructor(private readonly reasonOf: () => unknown) {}
+
+  get aborted(): boolean {
+    return this.done;
+  }
+
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.done) this.controller.abort(this.reason);
+    }
+    return this.controller.signal;
+  }
+
+  abort(): void {
+    if (this.done) return;
+    this.done = true;
+    this.reason = this.reasonOf();
+    this.controller?.abort(this.reason);
+  }
 }

@@ -31,8 +31,8 @@ export interface StepKit {
   /** True when the claim took over an earlier record (fence > 1): only then can steps be recorded already. */
   reclaimed: boolean;
   deriveKey(purpose: string): string;
-  /** Aborted when the lease was lost (heartbeat refused, or a fenced write of this claim refused). */
-  signal: AbortSignal;
+  /** Aborted when the lease was lost (heartbeat refused, or a fenced write of this claim refused); its signal is made when read. */
+  held: { readonly aborted: boolean; readonly signal: AbortSignal };
   /** Called when recordStep / loadSteps says the token no longer holds the record. */
   loseLease(): void;
   emit(event: CallEventBody): void;
@@ -124,7 +124,7 @@ export class StepRunner<Tx> implements StepCalls<Tx> {
     if (!store) throw new ConfigurationError('oncely: steps need a store that records them (loadSteps and recordStep): PrismaStore, RedisStore or MemoryStore.');
     this.running = name;
     try {
-      if (this.kit.signal.aborted) throw this.kit.signal.reason;
+      if (this.kit.held.aborted) throw this.kit.held.signal.reason;
       const recorded = await this.load(store);
       const index = this.completed;
       const previous = recorded[index];
@@ -162,7 +162,7 @@ export class StepRunner<Tx> implements StepCalls<Tx> {
 
   private lost(): unknown {
     this.kit.loseLease();
-    return this.kit.signal.aborted ? this.kit.signal.reason : leaseLostError();
+    return this.kit.held.aborted ? this.kit.held.signal.reason : leaseLostError();
   }
 }
 
