@@ -36,6 +36,16 @@ function setOwn(target: Record<string, unknown>, key: string, value: unknown): v
   Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
+/**
+ * setOwn for a fresh plain object (`{}`) that does not have `key` yet: plain assignment creates the
+ * very same own property, and costs far less, whenever Object.prototype has no such key (no setter
+ * like `__proto__` to run, polluted or not). Otherwise setOwn.
+ */
+function setFresh(target: Record<string, unknown>, key: string, value: unknown): void {
+  if (key in Object.prototype) setOwn(target, key, value);
+  else target[key] = value;
+}
+
 function isPlainObject(value: object): boolean {
   const proto = Object.getPrototypeOf(value);
   return proto === null || proto === Object.prototype;
@@ -111,11 +121,12 @@ export function encode(value: unknown, options: EncodeOptions = {}): Json {
 
   const walkEntries = (entries: Iterable<[string, unknown]>, depth: number): { [key: string]: Json } => {
     const out: { [key: string]: Json } = {};
-    const list = [...entries].filter(([, val]) => typeof val !== 'function' && typeof val !== 'symbol');
+    // filter() copies, so sorting never reorders the caller's array.
+    const list = (Array.isArray(entries) ? (entries as [string, unknown][]) : [...entries]).filter(([, val]) => typeof val !== 'function' && typeof val !== 'symbol');
     if (options.canonical) list.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     for (const [k, val] of list) {
       if (val === undefined && options.dropUndefinedProperties) continue;
-      setOwn(out, k, walk(val, depth));
+      setFresh(out, k, walk(val, depth));
     }
     return out;
   };
@@ -169,7 +180,7 @@ export function decode(tree: Json): unknown {
   const tag = tree[TAG];
   if (typeof tag !== 'string') {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(tree)) setOwn(out, k, decode(v));
+    for (const [k, v] of Object.entries(tree)) setFresh(out, k, decode(v));
     return out;
   }
   const v = tree.v as Json;
@@ -203,7 +214,7 @@ export function decode(tree: Json): unknown {
     }
     case 'object': {
       const out: Record<string, unknown> = {};
-      for (const [k, val] of Object.entries(v as { [key: string]: Json })) setOwn(out, k, decode(val));
+      for (const [k, val] of Object.entries(v as { [key: string]: Json })) setFresh(out, k, decode(val));
       return out;
     }
     default:

@@ -16,8 +16,11 @@ export const MAX_KEY_LENGTH = 255;
 // PAD SPACE (MySQL, MariaDB) would make "k" and "k " the same key.
 const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
 
+const DEFAULT_RULES: KeyRules = Object.freeze({});
+const SPACE = 0x20;
+
 /** Validates a key taken from a request; throws KeyMissingError / KeyInvalidError. */
-export function validateKey(raw: unknown, rules: KeyRules = {}): string {
+export function validateKey(raw: unknown, rules: KeyRules = DEFAULT_RULES): string {
   const minLength = rules.minLength ?? 1;
   const maxLength = rules.maxLength ?? MAX_KEY_LENGTH;
   if (raw === undefined || raw === null) throw new KeyMissingError();
@@ -32,7 +35,7 @@ export function validateKey(raw: unknown, rules: KeyRules = {}): string {
   if (!PRINTABLE_ASCII.test(raw)) {
     throw new KeyInvalidError('The idempotency key may contain printable ASCII characters only (0x20-0x7E).');
   }
-  if (raw.startsWith(' ') || raw.endsWith(' ')) {
+  if (raw.charCodeAt(0) === SPACE || raw.charCodeAt(raw.length - 1) === SPACE) {
     throw new KeyInvalidError('The idempotency key may not start or end with a space.');
   }
   const custom = rules.validate?.(raw);

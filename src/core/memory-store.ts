@@ -27,10 +27,11 @@ export class MemoryStore implements IdempotencyStore {
   }
 
   async createOrGet(record: IdempotencyRecord): Promise<CreateOrGet> {
-    const current = this.records.get(scopeId(record));
+    const id = scopeId(record);
+    const current = this.records.get(id);
     if (current) return { created: false, existing: { ...current } };
-    this.records.set(scopeId(record), { ...record });
-    this.steps.delete(scopeId(record));
+    this.records.set(id, { ...record });
+    this.steps.delete(id);
     return { created: true };
   }
 
@@ -58,10 +59,11 @@ export class MemoryStore implements IdempotencyStore {
   }
 
   async complete(scope: RecordScope, token: string, completion: Completion): Promise<boolean> {
-    const current = this.held(scope, token);
+    const id = scopeId(scope);
+    const current = this.held(scope, token, id);
     if (!current) return false;
     // Steps are never read after completion.
-    this.steps.delete(scopeId(scope));
+    this.steps.delete(id);
     Object.assign(current, {
       status: 'completed',
       response: completion.response,
@@ -73,9 +75,10 @@ export class MemoryStore implements IdempotencyStore {
   }
 
   async release(scope: RecordScope, token: string): Promise<boolean> {
-    if (!this.held(scope, token)) return false;
-    this.steps.delete(scopeId(scope));
-    return this.records.delete(scopeId(scope));
+    const id = scopeId(scope);
+    if (!this.held(scope, token, id)) return false;
+    this.steps.delete(id);
+    return this.records.delete(id);
   }
 
   async loadSteps(scope: RecordScope, token: string): Promise<StepRecord[] | null> {
@@ -108,8 +111,8 @@ export class MemoryStore implements IdempotencyStore {
     return expired.length;
   }
 
-  private held(scope: RecordScope, token: string): IdempotencyRecord | undefined {
-    const current = this.records.get(scopeId(scope));
+  private held(scope: RecordScope, token: string, id = scopeId(scope)): IdempotencyRecord | undefined {
+    const current = this.records.get(id);
     return current && current.token === token && current.status === 'in_progress' ? current : undefined;
   }
 }
