@@ -308,13 +308,22 @@ function guarded(observe: () => void): void {
  * refusals are recorded on it: reuse with another input (422), store down (503), and another
  * holder (409, thrown right after by the engine).
  */
-async function traceClaim<R>(
+function traceClaim<R>(
   trace: CallTrace | undefined,
   claim: (waiting: { call: CallTrace; parent: StepSpan } | undefined) => Promise<R>,
   resultOf: (answer: R) => ClaimResult,
   retryAfterSeconds: number,
 ): Promise<R> {
-  if (!trace) return claim(undefined);
+  // Untraced: the claim's own promise, without one more async layer.
+  return trace ? tracedClaim(trace, claim, resultOf, retryAfterSeconds) : claim(undefined);
+}
+
+async function tracedClaim<R>(
+  trace: CallTrace,
+  claim: (waiting: { call: CallTrace; parent: StepSpan } | undefined) => Promise<R>,
+  resultOf: (answer: R) => ClaimResult,
+  retryAfterSeconds: number,
+): Promise<R> {
   const span = trace.start('claim');
   try {
     const answer = await claim({ call: trace, parent: span });

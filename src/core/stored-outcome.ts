@@ -42,19 +42,32 @@ export class StoredOutcomes {
    * Never lets a retry run the work again because its outcome could not be stored: an outcome too
    * large or not serializable is stored as a RESPONSE_NOT_STORABLE error instead.
    */
-  async encode(scope: RecordScope, outcome: Outcome, traceContext?: string): Promise<string> {
+  encode(scope: RecordScope, outcome: Outcome, traceContext?: string): Promise<string> {
     // Inside the codec: an encrypting codec hides it like the outcome.
     const context = traceContext !== undefined && STORABLE_CONTEXT.test(traceContext) ? `${CONTEXT_PREFIX}${traceContext}\n` : '';
+    if (this.codec) return this.encodeCoded(scope, outcome, context);
+    // Without a codec every step is synchronous: one settled promise instead of one per layer.
     try {
-      return await this.encodeWithin(scope, outcome, context, this.maxBytes);
+      try {
+        return Promise.resolve(this.encodeText(this.serialize(outcome, context), this.maxBytes));
+      } catch (error) {
+        return Promise.resolve(this.encodeText(this.serialize({ ok: false, error: notStorable(error) }, context), Number.POSITIVE_INFINITY));
+      }
     } catch (error) {
-      const reason = error instanceof ResponseNotStorableError ? error : new ResponseNotStorableError(String((error as Error)?.message ?? error));
-      return this.encodeWithin(scope, { ok: false, error: reason }, context, Number.POSITIVE_INFINITY);
+      return Promise.reject(error);
     }
   }
 
-  async decode(record: IdempotencyRecord): Promise<Outcome> {
-    return (await this.decodeStored(record)).outcome;
+  private async encodeCoded(scope: RecordScope, outcome: Outcome, context: string): Promise<string> {
+    try {
+      return await this.encodeWithin(scope, outcome, context, this.maxBytes);
+    } catch (error) {
+      return this.encodeWithin(scope, { ok: false, error: notStorable(error) }, context, Number.POSITIVE_INFINITY);
+    }
+  }
+
+  decode(record: IdempotencyRecord): Promise<Outcome> {
+    return this.decodeStored(record).then(outcomeOf);
   }
 
   /**
@@ -78,12 +91,27 @@ export class StoredOutcomes {
   }
 
   /** The outcome, and the trace context stored with it (records written without telemetry have none). */
-  async decodeStored(record: IdempotencyRecord): Promise<DecodedOutcome> {
+  decodeStored(record: IdempotencyRecord): Promise<DecodedOutcome> {
     return this.decodeText(record.response ?? '', record);
   }
 
-  private async decodeText(text: string, scope: RecordScope): Promise<DecodedOutcome> {
-    let serialized = this.codec ? await this.codec.decode(text, scope) : text;
+  private decodeText(text: string, scope: RecordScope): Promise<DecodedOutcome> {
+    if (this.codec) return this.decodeCoded(text, scope);
+    // Without a codec every step is synchronous: one settled promise instead of one per layer.
+    try {
+      return Promise.resolve(this.parse(text));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  private async decodeCoded(text: string, scope: RecordScope): Promise<DecodedOutcome> {
+    return this.parse(await this.codec!.decode(text, scope));
+  }
+
+  /** The outcome in a stored text, once the codec (if any) undid its encoding. */
+  private parse(decoded: string): DecodedOutcome {
+    let serialized = decoded;
     let traceContext: string | undefined;
     if (serialized.startsWith(CONTEXT_PREFIX)) {
       const end = serialized.indexOf('\n');
@@ -103,12 +131,26 @@ export class StoredOutcomes {
   }
 
   private async encodeWithin(scope: RecordScope, outcome: Outcome, context: string, maxBytes: number): Promise<string> {
-    const serialized =
-      context +
-      (outcome.ok ? `${VALUE_PREFIX}${this.serializer.serialize(outcome.value)}` : `${ERROR_PREFIX}${JSON.stringify(encode(outcome.error))}`);
-    const text = this.codec ? await this.codec.encode(serialized, scope) : serialized;
+    const serialized = this.serialize(outcome, context);
+    return this.encodeText(this.codec ? await this.codec.encode(serialized, scope) : serialized, maxBytes);
+  }
+
+  private serialize(outcome: Outcome, context: string): string {
+    return context + (outcome.ok ? `${VALUE_PREFIX}${this.serializer.serialize(outcome.value)}` : `${ERROR_PREFIX}${JSON.stringify(encode(outcome.error))}`);
+  }
+
+  /** The text as stored, refused when over `maxBytes`. */
+  private encodeText(text: string, maxBytes: number): string {
     const size = Buffer.byteLength(text);
     if (size > maxBytes) throw new ResponseNotStorableError(`it is ${size} bytes, over the limit of ${maxBytes}`);
     return text;
   }
+}
+
+function notStorable(error: unknown): ResponseNotStorableError {
+  return error instanceof ResponseNotStorableError ? error : new ResponseNotStorableError(String((error as Error)?.message ?? error));
+}
+
+function outcomeOf(decoded: DecodedOutcome): Outcome {
+  return decoded.outcome;
 }
