@@ -6,8 +6,10 @@ import { PrismaLibSql } from '@prisma/adapter-libsql';
 import { PrismaMariaDb } from '@prisma/adapter-mariadb';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { Redis } from 'ioredis';
+import * as mariadb from 'mariadb';
+import pg from 'pg';
 import type { IdempotencyStore } from 'oncely';
-import { PrismaStore, type Provider, applyMigration } from 'oncely/prisma';
+import { type DriverPoolLike, PrismaStore, type Provider, applyMigration } from 'oncely/prisma';
 import { RedisStore } from 'oncely/redis';
 import { mariadbOptions } from '../../examples/shared/mariadb.js';
 import { type StatementCounter, countingAdapter } from './counting-adapter.js';
@@ -26,8 +28,11 @@ export type Prisma = InstanceType<typeof PostgresClient>;
 export interface Backend {
   name: BackendName;
   store: IdempotencyStore;
-  /** Prisma backends: the client, provider and table (for seeding). */
-  prisma?: { client: Prisma; provider: Provider; table: string };
+  /**
+   * Prisma backends: the client, provider and table (for seeding); on PostgreSQL and MariaDB the
+   * driver pool under the client's adapter (for PrismaStore's `pool` option).
+   */
+  prisma?: { client: Prisma; provider: Provider; table: string; pool?: DriverPoolLike };
   redis?: Redis;
   /** With `countStatements`: every statement the Prisma client sends, sorted (see counting-adapter). */
   statements?: StatementCounter;
@@ -36,13 +41,17 @@ export interface Backend {
 
 export type SqlBackendName = Exclude<BackendName, 'redis'>;
 
-export function prismaClient(name: SqlBackendName, sqliteFile?: string, countFor?: string): { client: Prisma; statements?: StatementCounter } {
+export function prismaClient(name: SqlBackendName, sqliteFile?: string, countFor?: string): { client: Prisma; statements?: StatementCounter; pool?: pg.Pool | mariadb.Pool } {
+  // The driver pool made here and handed to the adapter (as an application does), so that a store
+  // can share it (PrismaStore `pool`); the adapter never ends a pool it was given: close() does.
+  const pool =
+    name === 'postgresql' ? new pg.Pool({ connectionString: POSTGRES_URL, max: 40 }) : name === 'mariadb' ? mariadb.createPool(mariadbOptions(MARIADB_URL, 40)) : undefined;
   const factory =
     name === 'sqlite'
       ? new PrismaLibSql({ url: `file:${sqliteFile}` })
       : name === 'postgresql'
-        ? new PrismaPg({ connectionString: POSTGRES_URL, max: 40 })
-        : new PrismaMariaDb(mariadbOptions(MARIADB_URL, 40));
+        ? new PrismaPg(pool as pg.Pool)
+        : new PrismaMariaDb(pool as mariadb.Pool);
   const counted = countFor === undefined ? undefined : countingAdapter(factory, () => countFor);
   const adapter = counted?.factory ?? factory;
   const client =
@@ -51,7 +60,7 @@ export function prismaClient(name: SqlBackendName, sqliteFile?: string, countFor
       : name === 'postgresql'
         ? new PostgresClient({ adapter: adapter as PrismaPg })
         : (new MysqlClient({ adapter: adapter as PrismaMariaDb }) as unknown as Prisma);
-  return { client, ...(counted ? { statements: counted.counter } : {}) };
+  return { client, ...(counted ? { statements: counted.counter } : {}), ...(pool ? { pool } : {}) };
 }
 
 /** A store on a table (or key prefix) of its own, dropped on close. */
@@ -79,18 +88,19 @@ export async function openBackend(name: BackendName, options: { countStatements?
   }
   const sqliteFile = join(tmpdir(), `oncely-bench-${suffix}.db`);
   const table = `bench_${suffix}`;
-  const { client, statements } = prismaClient(name, sqliteFile, options.countStatements ? table : undefined);
+  const { client, statements, pool } = prismaClient(name, sqliteFile, options.countStatements ? table : undefined);
   const provider: Provider = name === 'mariadb' ? 'mysql' : name;
   if (name === 'sqlite') await client.$executeRawUnsafe('PRAGMA journal_mode = WAL');
   await applyMigration(client, provider, { table, dropExisting: true });
   return {
     name,
     store: new PrismaStore({ client, table }),
-    prisma: { client, provider, table },
+    prisma: { client, provider, table, ...(pool ? { pool } : {}) },
     ...(statements ? { statements } : {}),
     async close() {
       await client.$executeRawUnsafe(`DROP TABLE IF EXISTS ${table}`);
       await client.$disconnect();
+      await pool?.end();
       if (name === 'sqlite') for (const s of ['', '-wal', '-shm']) rmSync(sqliteFile + s, { force: true });
     },
   };

@@ -20,7 +20,7 @@ export async function describeMachine(backends: string[]): Promise<string[]> {
   };
   for (const name of ['postgresql', 'mariadb', 'sqlite'] as const) {
     if (!backends.includes(name)) continue;
-    const { client } = prismaClient(name, name === 'sqlite' ? ':memory:' : undefined);
+    const { client, pool } = prismaClient(name, name === 'sqlite' ? ':memory:' : undefined);
     try {
       const rows = (await client.$queryRawUnsafe(queries[name])) as { v: string }[];
       versions.push(`${name} ${String(rows[0]?.v).split(',')[0]}`);
@@ -28,6 +28,7 @@ export async function describeMachine(backends: string[]): Promise<string[]> {
       versions.push(`${name} (version unknown: ${(error as Error).message.split('\n')[0]})`);
     } finally {
       await client.$disconnect();
+      await pool?.end();
     }
   }
   if (backends.includes('redis')) {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Idempotency } from 'oncely';
+import { PrismaStore } from 'oncely/prisma';
 import { openTelemetry } from 'oncely/otel';
 import { type SqlBackendName, openBackend } from '../lib/backends.js';
 import type { Report } from '../lib/report.js';
@@ -8,6 +9,9 @@ import { type Summary, measure, ms } from '../lib/stats.js';
 import { TARGETS } from '../lib/targets.js';
 import { type Answer, type App, type Framework, createOrdersTable, startApp } from './http-apps.js';
 import { NOOP_TELEMETRY, balancedPairs } from './telemetry-overhead.js';
+
+/** The arms of the lease-mode server whose store has `pool` (PostgreSQL, MariaDB). */
+const POOL = { first: 'first (lease, pool)', replay: 'replay (pool)' } as const;
 
 export interface HttpSizes {
   rounds: number;
@@ -52,7 +56,7 @@ export async function httpScenarios(report: Report, frameworks: Framework[], bac
     for (const framework of frameworks) {
       const where = `${framework} / ${name}`;
       const backend = await openBackend(name);
-      const { client, provider } = backend.prisma!;
+      const { client, provider, table, pool } = backend.prisma!;
       const apps: App[] = [];
       try {
         await createOrdersTable(client, provider);
@@ -64,7 +68,11 @@ export async function httpScenarios(report: Report, frameworks: Framework[], bac
         // The same lease-mode server, its engine with openTelemetry() and no SDK registered (the API's no-op provider).
         const traced = new Idempotency({ store: backend.store, inProgress: 'wait', waitTimeout: '30s', telemetry: openTelemetry() });
         const leaseTraced = await startApp(framework, client, { kind: 'oncely', engine: traced, transactional: false }, executions);
-        apps.push(bare, lease, tx, leaseTraced);
+        // The same lease-mode server, its store given the adapter's driver pool (PrismaStore `pool`):
+        // statements prepared on the driver instead of Prisma's raw-query path. Not on SQLite.
+        const pooled = pool ? new Idempotency({ store: new PrismaStore({ client, table, pool }), inProgress: 'wait', waitTimeout: '30s' }) : undefined;
+        const leasePool = pooled ? await startApp(framework, client, { kind: 'oncely', engine: pooled, transactional: false }, executions) : undefined;
+        apps.push(bare, lease, tx, leaseTraced, ...(leasePool ? [leasePool] : []));
 
         // Warm-up: JIT, connection pools, the table check; and the completed keys replays re-send.
         for (let i = 0; i < sizes.warmup; i++) {
@@ -73,6 +81,7 @@ export async function httpScenarios(report: Report, frameworks: Framework[], bac
           await expectAnswer(lease.send(randomUUID(), 'warmup'), false, `${where} warm-up first`);
           await expectAnswer(tx.send(randomUUID(), 'warmup'), false, `${where} warm-up transactional`);
           await expectAnswer(leaseTraced.send(randomUUID(), 'warmup'), false, `${where} warm-up first, openTelemetry() no-op`);
+          if (leasePool) await expectAnswer(leasePool.send(randomUUID(), 'warmup'), false, `${where} warm-up first (lease, pool)`);
         }
         const completed = Array.from({ length: Math.max(sizes.latencyRequests, sizes.concurrency) }, () => randomUUID());
         for (const key of completed) await expectAnswer(lease.send(key, 'replayed'), false, `${where} completing replay keys`);
@@ -84,6 +93,12 @@ export async function httpScenarios(report: Report, frameworks: Framework[], bac
           'first (lease)': () => expectAnswer(lease.send(randomUUID(), 'first'), false, `${where} first (lease)`),
           'first (transactional)': () => expectAnswer(tx.send(randomUUID(), 'first-tx'), false, `${where} first (transactional)`),
           replay: (i) => expectAnswer(lease.send(replayKey(i), 'replayed'), true, `${where} replay`),
+          ...(leasePool
+            ? {
+                [POOL.first]: () => expectAnswer(leasePool.send(randomUUID(), 'first-pool'), false, `${where} ${POOL.first}`),
+                [POOL.replay]: (i: number) => expectAnswer(leasePool.send(replayKey(i), 'replayed'), true, `${where} ${POOL.replay}`),
+              }
+            : {}),
         };
         const latencyArms: Arm<Summary>[] = Object.entries(paths).map(([arm, send]) => ({ name: arm, run: () => measure(sizes.latencyRequests, 1, send) }));
         const noopPaths: Record<string, (i: number) => Promise<Answer>> = {
@@ -93,7 +108,7 @@ export async function httpScenarios(report: Report, frameworks: Framework[], bac
           [NOOP_TELEMETRY.replay.with]: (i) => expectAnswer(leaseTraced.send(replayKey(i), 'replayed'), true, `${where} replay, openTelemetry() no-op`),
         };
         const noopArms = Object.fromEntries(Object.entries(noopPaths).map(([arm, send]) => [arm, { name: arm, run: () => measure(sizes.latencyRequests, 1, send) }]));
-        const throughputArms: Arm<Summary>[] = ['bare', 'first (lease)', 'replay'].map((arm) => ({
+        const throughputArms: Arm<Summary>[] = ['bare', 'first (lease)', 'replay', ...(leasePool ? [POOL.first, POOL.replay] : [])].map((arm) => ({
           name: arm,
           run: () => measure(sizes.throughputRequests, sizes.concurrency, paths[arm]!),
         }));
@@ -146,7 +161,15 @@ export async function httpScenarios(report: Report, frameworks: Framework[], bac
           { measure: 'first p50 / bare p50 (transactional)', rounds: latency, f: p50('first (transactional)'), target: TARGETS.firstTransactionalP50 },
           { measure: `first throughput@${sizes.concurrency} / bare (lease)`, rounds: throughput, f: tput('first (lease)'), target: TARGETS.firstThroughput },
           { measure: 'pass-through p50 / bare p50', rounds: latency, f: p50('pass-through'), target: undefined },
-        ] as const;
+          ...(leasePool
+            ? [
+                { measure: 'replay p50 / bare p50 (pool)', rounds: latency, f: p50(POOL.replay), target: TARGETS.replayP50 },
+                { measure: `replay throughput@${sizes.concurrency} / bare (pool)`, rounds: throughput, f: tput(POOL.replay), target: TARGETS.replayThroughput },
+                { measure: 'first p50 / bare p50 (lease, pool)', rounds: latency, f: p50(POOL.first), target: TARGETS.firstLeaseP50 },
+                { measure: `first throughput@${sizes.concurrency} / bare (lease, pool)`, rounds: throughput, f: tput(POOL.first), target: TARGETS.firstThroughput },
+              ]
+            : []),
+        ];
         for (const fig of figures) {
           const { ratio, load } = ratioOverRounds(fig.rounds as Round<Summary>[], fig.f);
           report.figure({ group: where, measure: fig.measure, unit: 'x', value: ratio, load, ...(fig.target ? { target: fig.target } : {}) });
@@ -195,7 +218,7 @@ export async function httpScenarios(report: Report, frameworks: Framework[], bac
   report.add({
     title: 'Over HTTP: each path on its own (medians over the rounds)',
     notes: [
-      `One Prisma create per execution. Each round runs every path for ${sizes.latencyRequests} requests one at a time, then bare, first (lease) and replay for ${sizes.throughputRequests} requests at ${sizes.concurrency} in flight, then the storm pair; the order rotates each round. "bare" is a server without oncely; "pass-through" has oncely installed (required: false) and gets no key; "first" sends a fresh key per request, to the lease-mode server or to the transactional-mode one (claim, the create through tx, and the result in one commit); "replay" re-sends keys completed before the rounds.`,
+      `One Prisma create per execution. Each round runs every path for ${sizes.latencyRequests} requests one at a time, then bare, first (lease), replay (and the pool pair) for ${sizes.throughputRequests} requests at ${sizes.concurrency} in flight, then the storm pair; the order rotates each round. "bare" is a server without oncely; "pass-through" has oncely installed (required: false) and gets no key; "first" sends a fresh key per request, to the lease-mode server or to the transactional-mode one (claim, the create through tx, and the result in one commit); "replay" re-sends keys completed before the rounds. "(lease, pool)" and "replay (pool)" (PostgreSQL, MariaDB): a second lease-mode server whose PrismaStore has \`pool\`, the driver pool under the Prisma adapter, so its statements go to the driver as prepared statements; same table, same rounds.`,
       `"(no-op pair)": the OpenTelemetry overhead pairs, run in the same rounds: first (lease) and replay on the lease-mode server, and the same on a lease-mode server whose engine has openTelemetry() with no SDK registered (the API's no-op provider), ${sizes.latencyRequests} requests each; each pair runs A B in one round and B A in the next.`,
     ],
     header: ['where', 'path', 'p50 ms', 'p99 ms', `req/s at ${sizes.concurrency} in flight`],

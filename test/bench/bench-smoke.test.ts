@@ -30,6 +30,10 @@ const HTTP_MEASURES = [
   '4 same-key all answered / 4 distinct bare',
   'first p50, openTelemetry() no-op / none',
   'replay p50, openTelemetry() no-op / none',
+  'replay p50 / bare p50 (pool)',
+  'replay throughput@2 / bare (pool)',
+  'first p50 / bare p50 (lease, pool)',
+  'first throughput@2 / bare (lease, pool)',
 ];
 const PATHS = ['pass-through', 'first (lease)', 'first (transactional)', 'replay'];
 

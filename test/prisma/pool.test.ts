@@ -93,6 +93,25 @@ for (const db of testDatabases().filter((d) => d.name !== 'sqlite')) {
       it,
     });
 
+    if (name === 'postgresql') {
+      // With notify, completions and releases are the NOTIFYing statements: prepared on the pool too.
+      // The listener takes its one connection from the same pool.
+      let notifying: PrismaStore | undefined;
+      closers.unshift(async () => {
+        await notifying?.close();
+      });
+      runStoreContract({
+        name: 'PrismaStore with pool and notify (postgresql)',
+        store: async () => {
+          await ready;
+          notifying ??= new PrismaStore({ client: s.client, table, pool: s.pool, notify: { pool: s.pool as pg.Pool } });
+          return notifying;
+        },
+        describe,
+        it,
+      });
+    }
+
     it('lease mode: the claim and the completion go to the pool, prepared; a replay is one prepared statement; nothing through Prisma', async () => {
       await ready;
       const engine = new Idempotency({ store: new PrismaStore({ client: s.client, table, pool: s.counted }) });
