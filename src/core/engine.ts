@@ -47,6 +47,7 @@ export class Idempotency<Tx = unknown> {
   /** The store the engine calls: `store` itself, or a timed view of it when observed. */
   private readonly calls: IdempotencyStore;
   private readonly storeName: string;
+  private unobservedKit: ClaimKit | undefined;
 
   constructor(private readonly options: IdempotencyOptions<Tx>) {
     this.config = resolveOptions(options);
@@ -104,7 +105,7 @@ export class Idempotency<Tx = unknown> {
     // Unobserved, events are not even built: this is the hot path of every call.
     const emit: Emit = this.options.onEvent || trace
       ? (event) => this.emit({ ...event, tenant: scope.tenant, operation: scope.operation, key, durationMs: performance.now() - started })
-      : () => {};
+      : ignore;
 
     const cached = this.cache?.get(scope, this.config.clock.now());
     if (cached) {
@@ -247,6 +248,12 @@ export class Idempotency<Tx = unknown> {
   }
 
   private kit(emit: Emit, trace: CallTrace | undefined): ClaimKit {
+    // Unobserved, every call's kit is the same: built once.
+    if (emit === ignore && !trace) return (this.unobservedKit ??= this.buildKit(emit, undefined));
+    return this.buildKit(emit, trace);
+  }
+
+  private buildKit(emit: Emit, trace: CallTrace | undefined): ClaimKit {
     return {
       store: this.calls,
       steps: this.calls,
@@ -294,6 +301,9 @@ export class Idempotency<Tx = unknown> {
     return { store: this.calls, outcomes: this.outcomes, keyRules: this.options.keyRules, now: () => this.config.clock.now() };
   }
 }
+
+/** The emit of an unobserved call: events are not even built. */
+const ignore: Emit = () => {};
 
 function guarded(observe: () => void): void {
   try {
