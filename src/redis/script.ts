@@ -12,12 +12,16 @@ export class LuaScript {
     this.sha = createHash('sha1').update(source).digest('hex');
   }
 
-  async run(client: RedisClientLike, keys: string[], args: (string | number)[]): Promise<unknown> {
-    try {
-      return await client.call('EVALSHA', this.sha, keys.length, ...keys, ...args);
-    } catch (error) {
+  run(client: RedisClientLike, keys: string[], args: (string | number)[]): Promise<unknown> {
+    // Promise chaining, not async/await: one promise and tick less on every store call.
+    const unlessUnknown = (error: unknown): Promise<unknown> => {
       if (!String((error as Error)?.message ?? '').startsWith('NOSCRIPT')) throw error;
       return client.call('EVAL', this.source, keys.length, ...keys, ...args);
+    };
+    try {
+      return Promise.resolve(client.call('EVALSHA', this.sha, keys.length, ...keys, ...args)).then(undefined, unlessUnknown);
+    } catch (error) {
+      return Promise.resolve().then(() => unlessUnknown(error));
     }
   }
 }
