@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
 import { canonicalJson } from './encoding.js';
+import { sha256 } from './sha256.js';
 
 /**
  * SHA-256 (hex) of the canonical form of an operation's input: object key order, Map entry order
@@ -8,5 +8,5 @@ import { canonicalJson } from './encoding.js';
  * as if absent, since JSON transports drop them.
  */
 export function fingerprint(input: unknown): string {
-  return createHash('sha256').update(canonicalJson(input)).digest('hex');
+  return sha256(canonicalJson(input), 'hex');
 }

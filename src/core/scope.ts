@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
 import { ConfigurationError } from './errors.js';
 import type { RecordScope } from './record.js';
+import { sha256 } from './sha256.js';
 
 /**
  * Pass as `tenant` to share keys between all callers. Oncely has no default tenant: a key scoped to
@@ -33,7 +33,7 @@ const UNPAIRED_SURROGATE = /\p{Surrogate}/u;
  */
 export function encodeScopePart(value: string): string {
   if (isStorableAsWritten(value)) return value;
-  const digest = createHash('sha256').update(JSON.stringify(value)).digest('hex');
+  const digest = sha256(JSON.stringify(value), 'hex');
   // The prefix is for people reading the table; only the digest makes the form unique.
   const prefix = value.slice(0, READABLE_PREFIX).replace(/[^\x21-\x7e]/g, '_');
   return `${prefix}#${digest}`;

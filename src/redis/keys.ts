@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { sha256Bytes } from '../core/sha256.js';
 import type { RecordScope } from '../core/record.js';
 
 /** Where one record lives in Redis. */
@@ -43,7 +43,7 @@ export class KeyLayout {
     const name = JSON.stringify([scope.tenant, scope.operation, scope.key]);
     const known = this.recent.get(name);
     if (known) return known;
-    const digest = createHash('sha256').update(name).digest();
+    const digest = sha256Bytes(name);
     const bucket = digest.readUInt32BE(0) % this.buckets;
     const id = digest.toString('base64url');
     const keys: RecordKeys = Object.freeze({ id, bucket, record: this.recordKey(bucket, id), index: this.indexKey(bucket), channel: this.channel(bucket, id) });
