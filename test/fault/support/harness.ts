@@ -12,20 +12,25 @@ import type { PrismaLike, TestDatabase } from '../../support/databases.js';
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const serverScript = fileURLToPath(new URL('./server.ts', import.meta.url));
 
-let bundled: Promise<string> | undefined;
+const bundles = new Map<string, Promise<string>>();
 
 /**
- * The server script bundled once per test file (packages stay external, so they resolve from the
+ * A server script bundled once per test file (packages stay external, so they resolve from the
  * repository's node_modules): a bundled child starts in about a second, tsx would take three.
  */
-function serverBundle(): Promise<string> {
-  bundled ??= (async () => {
-    const { build } = await import('esbuild');
-    const outfile = `${root}test-artifacts/fault/server-${process.pid}.mjs`;
-    await build({ entryPoints: [serverScript], bundle: true, platform: 'node', format: 'esm', packages: 'external', outfile, logLevel: 'warning' });
-    process.once('exit', () => rmSync(outfile, { force: true }));
-    return outfile;
-  })();
+function serverBundle(script: string): Promise<string> {
+  let bundled = bundles.get(script);
+  if (!bundled) {
+    bundled = (async () => {
+      const { build } = await import('esbuild');
+      const name = script.split('/').pop()!.replace(/\.ts$/, '');
+      const outfile = `${root}test-artifacts/fault/${name}-${process.pid}.mjs`;
+      await build({ entryPoints: [script], bundle: true, platform: 'node', format: 'esm', packages: 'external', outfile, logLevel: 'warning' });
+      process.once('exit', () => rmSync(outfile, { force: true }));
+      return outfile;
+    })();
+    bundles.set(script, bundled);
+  }
   return bundled;
 }
 
@@ -59,9 +64,14 @@ export interface ChildServer {
 
 const running = new Set<ChildServer>();
 
-/** Starts a server process and waits until it listens (bounded). */
-export async function startServer(env: ServerEnv, timeoutMs = 30_000): Promise<ChildServer> {
-  const proc = spawn(process.execPath, [await serverBundle()], {
+/** Starts a server process (test/fault/support/server.ts) and waits until it listens (bounded). */
+export function startServer(env: ServerEnv, timeoutMs = 30_000): Promise<ChildServer> {
+  return startScript(serverScript, { ...env }, timeoutMs);
+}
+
+/** Starts a process of `script` (bundled), which prints `LISTENING <port>`, and waits until it listens. */
+export async function startScript(script: string, env: Record<string, string | undefined>, timeoutMs = 30_000): Promise<ChildServer> {
+  const proc = spawn(process.execPath, [await serverBundle(script)], {
     cwd: root,
     env: { ...process.env, ...env, NODE_ENV: 'production' },
     stdio: ['ignore', 'pipe', 'pipe'],
