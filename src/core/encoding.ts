@@ -86,92 +86,107 @@ function base64ToBytes(text: string): Uint8Array {
 }
 
 export function encode(value: unknown, options: EncodeOptions = {}): Json {
-  const seen = new Set<object>();
+  return walk(value, 0, { canonical: Boolean(options.canonical), dropUndefined: Boolean(options.dropUndefinedProperties), path: [] });
+}
 
-  const walk = (v: unknown, depth: number): Json => {
-    switch (typeof v) {
-      case 'string':
-      case 'boolean':
-        return v;
-      case 'number':
-        if (Number.isNaN(v)) return tagged('number', 'NaN');
-        if (v === Infinity) return tagged('number', 'Infinity');
-        if (v === -Infinity) return tagged('number', '-Infinity');
-        if (Object.is(v, -0)) return tagged('number', '-0');
-        return v;
-      case 'bigint':
-        return tagged('bigint', v.toString());
-      case 'undefined':
-        return tagged('undefined');
-      case 'function':
-      case 'symbol':
-        throw new UnsupportedValueError(`Cannot serialize a ${typeof v}.`);
-    }
-    if (v === null) return null;
-    const obj = v as object;
-    if (depth > MAX_DEPTH) throw new UnsupportedValueError(`Values nested deeper than ${MAX_DEPTH} levels are not supported.`);
-    if (seen.has(obj)) throw new UnsupportedValueError('Cannot serialize a value with a circular reference.');
-    seen.add(obj);
-    try {
-      return walkObject(obj, depth + 1);
-    } finally {
-      seen.delete(obj);
-    }
-  };
+/**
+ * One encode() call's settings and the objects being walked (the path from the root, for the
+ * circular check). Module-level functions with this passed along, instead of closures and a Set
+ * made per call: encode runs twice per request (fingerprint, stored outcome).
+ */
+interface Walk {
+  canonical: boolean;
+  dropUndefined: boolean;
+  /** The objects from the root to the current one: a value met again on its own path is circular. */
+  path: object[];
+}
 
-  const walkEntries = (entries: Iterable<[string, unknown]>, depth: number): { [key: string]: Json } => {
-    const out: { [key: string]: Json } = {};
-    // filter() copies, so sorting never reorders the caller's array.
-    const list = (Array.isArray(entries) ? (entries as [string, unknown][]) : [...entries]).filter(([, val]) => typeof val !== 'function' && typeof val !== 'symbol');
-    if (options.canonical) list.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    for (const [k, val] of list) {
-      if (val === undefined && options.dropUndefinedProperties) continue;
-      setFresh(out, k, walk(val, depth));
-    }
+function walk(v: unknown, depth: number, w: Walk): Json {
+  switch (typeof v) {
+    case 'string':
+    case 'boolean':
+      return v;
+    case 'number':
+      if (Number.isNaN(v)) return tagged('number', 'NaN');
+      if (v === Infinity) return tagged('number', 'Infinity');
+      if (v === -Infinity) return tagged('number', '-Infinity');
+      if (Object.is(v, -0)) return tagged('number', '-0');
+      return v;
+    case 'bigint':
+      return tagged('bigint', v.toString());
+    case 'undefined':
+      return tagged('undefined');
+    case 'function':
+    case 'symbol':
+      throw new UnsupportedValueError(`Cannot serialize a ${typeof v}.`);
+  }
+  if (v === null) return null;
+  const obj = v as object;
+  if (depth > MAX_DEPTH) throw new UnsupportedValueError(`Values nested deeper than ${MAX_DEPTH} levels are not supported.`);
+  if (w.path.includes(obj)) throw new UnsupportedValueError('Cannot serialize a value with a circular reference.');
+  w.path.push(obj);
+  try {
+    return walkObject(obj, depth + 1, w);
+  } finally {
+    w.path.pop();
+  }
+}
+
+const byKey = ([a]: [string, unknown], [b]: [string, unknown]): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/** `entries` is a fresh array of the caller's (Object.entries): sorted in place. */
+function walkEntries(entries: [string, unknown][], depth: number, w: Walk): { [key: string]: Json } {
+  const out: { [key: string]: Json } = {};
+  // Keys are distinct, so sorting before leaving out functions and symbols orders the rest alike.
+  if (w.canonical) entries.sort(byKey);
+  for (let i = 0; i < entries.length; i++) {
+    const [k, val] = entries[i]!;
+    if (typeof val === 'function' || typeof val === 'symbol') continue;
+    if (val === undefined && w.dropUndefined) continue;
+    setFresh(out, k, walk(val, depth, w));
+  }
+  return out;
+}
+
+// A plain object whose own keys include the tag is wrapped, so decoding never mistakes it for a tag.
+function walkPlain(entries: [string, unknown][], depth: number, w: Walk): Json {
+  const out = walkEntries(entries, depth, w);
+  return Object.hasOwn(out, TAG) ? tagged('object', out) : out;
+}
+
+function walkObject(obj: object, depth: number, w: Walk): Json {
+  if (Array.isArray(obj)) {
+    const out: Json[] = [];
+    for (let i = 0; i < obj.length; i++) out.push(walk(obj[i], depth, w));
     return out;
-  };
-
-  // A plain object whose own keys include the tag is wrapped, so decoding never mistakes it for a tag.
-  const walkPlain = (entries: Iterable<[string, unknown]>, depth: number): Json => {
-    const out = walkEntries(entries, depth);
-    return Object.hasOwn(out, TAG) ? tagged('object', out) : out;
-  };
-
-  const walkObject = (obj: object, depth: number): Json => {
-    if (Array.isArray(obj)) {
-      const out: Json[] = [];
-      for (let i = 0; i < obj.length; i++) out.push(walk(obj[i], depth));
-      return out;
-    }
-    if (obj instanceof Date) return tagged('date', Number.isNaN(obj.getTime()) ? null : obj.toISOString());
-    if (obj instanceof Map) {
-      const entries: Json[] = [...obj.entries()].map(([k, val]) => [walk(k, depth), walk(val, depth)]);
-      return tagged('map', options.canonical ? sortByJson(entries) : entries);
-    }
-    if (obj instanceof Set) {
-      const items = [...obj].map((item) => walk(item, depth));
-      return tagged('set', options.canonical ? sortByJson(items) : items);
-    }
-    if (obj instanceof RegExp) return tagged('regexp', [obj.source, obj.flags]);
-    if (obj instanceof URL) return tagged('url', obj.href);
-    if (obj instanceof Uint8Array) return tagged('bytes', bytesToBase64(obj));
-    if (obj instanceof Error) {
-      const props = walkPlain(
-        Object.entries(obj).filter(([k]) => k !== 'cause' && k !== 'stack' && k !== 'message'),
-        depth,
-      );
-      const body: { [key: string]: Json } = { name: obj.name, message: obj.message, props };
-      if ('cause' in obj && obj.cause !== undefined) body.cause = walk(obj.cause, depth);
-      return tagged('error', body);
-    }
-    if (!isPlainObject(obj) && typeof (obj as { toJSON?: unknown }).toJSON === 'function') {
-      // Decimal, ObjectId and friends: stored as what they say their JSON form is.
-      return walk((obj as { toJSON(): unknown }).toJSON(), depth);
-    }
-    return walkPlain(Object.entries(obj), depth);
-  };
-
-  return walk(value, 0);
+  }
+  if (obj instanceof Date) return tagged('date', Number.isNaN(obj.getTime()) ? null : obj.toISOString());
+  if (obj instanceof Map) {
+    const entries: Json[] = [...obj.entries()].map(([k, val]) => [walk(k, depth, w), walk(val, depth, w)]);
+    return tagged('map', w.canonical ? sortByJson(entries) : entries);
+  }
+  if (obj instanceof Set) {
+    const items = [...obj].map((item) => walk(item, depth, w));
+    return tagged('set', w.canonical ? sortByJson(items) : items);
+  }
+  if (obj instanceof RegExp) return tagged('regexp', [obj.source, obj.flags]);
+  if (obj instanceof URL) return tagged('url', obj.href);
+  if (obj instanceof Uint8Array) return tagged('bytes', bytesToBase64(obj));
+  if (obj instanceof Error) {
+    const props = walkPlain(
+      Object.entries(obj).filter(([k]) => k !== 'cause' && k !== 'stack' && k !== 'message'),
+      depth,
+      w,
+    );
+    const body: { [key: string]: Json } = { name: obj.name, message: obj.message, props };
+    if ('cause' in obj && obj.cause !== undefined) body.cause = walk(obj.cause, depth, w);
+    return tagged('error', body);
+  }
+  if (!isPlainObject(obj) && typeof (obj as { toJSON?: unknown }).toJSON === 'function') {
+    // Decimal, ObjectId and friends: stored as what they say their JSON form is.
+    return walk((obj as { toJSON(): unknown }).toJSON(), depth, w);
+  }
+  return walkPlain(Object.entries(obj), depth, w);
 }
 
 export function decode(tree: Json): unknown {
