@@ -189,6 +189,26 @@ function walkObject(obj: object, depth: number, w: Walk): Json {
   return walkPlain(Object.entries(obj), depth, w);
 }
 
+/**
+ * decode() of a tree fresh from JSON.parse that nobody else holds: its plain objects and arrays are
+ * kept, their values decoded in place, instead of copied. The same value comes out: JSON.parse made
+ * every property an own, writable, enumerable data property (`__proto__` included, so assigning it
+ * sets the property, not the prototype), in the order decode() would copy them.
+ */
+export function decodeParsed(tree: Json): unknown {
+  if (tree === null || typeof tree !== 'object') return tree;
+  if (Array.isArray(tree)) {
+    for (let i = 0; i < tree.length; i++) tree[i] = decodeParsed(tree[i]!) as Json;
+    return tree;
+  }
+  if (typeof tree[TAG] === 'string') return decode(tree);
+  for (const k of Object.keys(tree)) {
+    const v = tree[k]!;
+    if (v !== null && typeof v === 'object') tree[k] = decodeParsed(v) as Json;
+  }
+  return tree;
+}
+
 export function decode(tree: Json): unknown {
   if (tree === null || typeof tree !== 'object') return tree;
   if (Array.isArray(tree)) return tree.map(decode);

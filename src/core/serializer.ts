@@ -1,4 +1,4 @@
-import { decode, encode } from './encoding.js';
+import { decodeParsed, encode } from './encoding.js';
 
 /**
  * Turns the values of successful outcomes into strings and back. Swap it for superjson & co. with
@@ -17,5 +17,5 @@ export interface Serializer {
  */
 export const defaultSerializer: Serializer = {
   serialize: (value) => JSON.stringify(encode(value)),
-  deserialize: (text) => decode(JSON.parse(text)),
+  deserialize: (text) => decodeParsed(JSON.parse(text)),
 };

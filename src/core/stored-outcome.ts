@@ -1,4 +1,4 @@
-import { decode, encode } from './encoding.js';
+import { decodeParsed, encode } from './encoding.js';
 import { ResponseNotStorableError } from './errors.js';
 import type { Outcome } from './outcome.js';
 import type { IdempotencyRecord, RecordScope } from './record.js';
@@ -122,7 +122,7 @@ export class StoredOutcomes {
     const body = serialized.slice(1);
     let outcome: Outcome;
     if (serialized.startsWith(VALUE_PREFIX)) outcome = { ok: true, value: this.serializer.deserialize(body) };
-    else if (serialized.startsWith(ERROR_PREFIX)) outcome = { ok: false, error: decode(JSON.parse(body)) };
+    else if (serialized.startsWith(ERROR_PREFIX)) outcome = { ok: false, error: decodeParsed(JSON.parse(body)) };
     else throw new Error('oncely: a stored outcome has an unknown format (written by another version, or corrupted).');
     if (!outcome.ok && (outcome.error as { code?: unknown })?.code === NOT_STORABLE) {
       outcome = { ok: false, error: new ResponseNotStorableError((outcome.error as { reason: string }).reason) };
