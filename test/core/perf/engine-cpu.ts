@@ -49,6 +49,41 @@ if (process.env.BEFORE) trees.before = await bundle('before', resolve(process.en
 trees.after = await bundle('after', here);
 rmSync(dir, { recursive: true, force: true });
 
+/**
+ * Both trees must store the same bytes: the same fingerprint and stored outcome for a spread of
+ * inputs and outcomes (a success, a stored 4xx error, values JSON cannot hold), and the same
+ * derived key. Checked before anything is timed.
+ */
+async function sameStoredBytes(a: Tree, b: Tree): Promise<void> {
+  const inputs: unknown[] = [
+    { key: 'k', amount: 1 },
+    { z: [1, { y: new Date(0), x: new Map([[2, 'b'], [1, 'a']]) }], a: new Set([3, 1]), '10': -0, '2': 1n, __proto__x: undefined },
+    ['a', null, Number.NaN, new Uint8Array([1, 2, 3]), { $oncely: 'object' }],
+  ];
+  const outcomes: Array<() => unknown> = [
+    () => ({ id: 'ch_1', at: new Date(1), big: 2n, nested: { list: [1, 'two', undefined] } }),
+    () => {
+      throw Object.assign(new Error('card declined'), { status: 402, code: 'DECLINED', detail: { retry: false } });
+    },
+  ];
+  for (const [i, input] of inputs.entries()) {
+    for (const [j, outcome] of outcomes.entries()) {
+      const seen = [];
+      for (const { Idempotency, MemoryStore } of [a, b]) {
+        const store = new MemoryStore() as { get(scope: object): Promise<{ fingerprint: string; response: string | null } | null> };
+        const engine = new Idempotency({ store });
+        const call = { tenant: 'bench', operation: 'handler', key: `k-${i}-${j}`, input };
+        const execution = (await engine.execute(call, outcome)) as { deriveKey(purpose?: string): string };
+        const record = await store.get({ tenant: 'bench', operation: 'handler', key: call.key });
+        if (!record?.response) throw new Error(`No stored outcome for input ${i}, outcome ${j}.`);
+        seen.push(JSON.stringify([record.fingerprint, record.response, execution.deriveKey('charge')]));
+      }
+      if (seen[0] !== seen[1]) throw new Error(`The trees store different bytes for input ${i}, outcome ${j}:\n${seen.join('\n')}`);
+    }
+  }
+}
+if (trees.before) await sameStoredBytes(trees.before, trees.after!);
+
 type Event = { key: string; amount: number };
 const handler = async (event: Event) => ({ id: `ch_${event.key.slice(0, 6)}`, amount: event.amount });
 const callOf = (key: string) => ({ tenant: 'bench', operation: 'handler', key, input: { key, amount: 1 } });
