@@ -5,7 +5,7 @@ import { UnsupportedValueError } from './encoding.js';
 import { ConfigurationError, KeyInUseError, KeyReusedError, PayloadInvalidError } from './errors.js';
 import type { IdempotencyEvent } from './events.js';
 import { fingerprint as fingerprintOf } from './fingerprint.js';
-import { type ClaimKit, type Emit, leaseClaim, transactionClaim } from './held-claim.js';
+import { type ClaimKit, type Emit, ignoreEvents as ignore, leaseClaim, transactionClaim } from './held-claim.js';
 import { type InspectContext, type InspectOptions, type RecordInspection, type ReleasedClaim, inspectRecord, releaseRecord, scopeOf } from './inspect.js';
 import { validateKey } from './key.js';
 import { LocalCache } from './local-cache.js';
@@ -207,7 +207,7 @@ export class Idempotency<Tx = unknown> {
 
   private async replay<T>(record: IdempotencyRecord, emit: Emit, fromCache: boolean, trace: CallTrace | undefined): Promise<Replay<T>> {
     const outcome = (await (trace ? this.tracedDecode(record, trace) : this.outcomes.decode(record))) as Outcome<T>;
-    emit({ type: 'replayed', fence: record.fence, outcome: outcome.ok ? 'success' : 'error', cached: fromCache, ...this.payload(outcome) });
+    if (emit !== ignore) emit({ type: 'replayed', fence: record.fence, outcome: outcome.ok ? 'success' : 'error', cached: fromCache, ...this.payload(outcome) });
     const execution: Execution<T> = {
       replayed: true,
       outcome,
@@ -244,7 +244,7 @@ export class Idempotency<Tx = unknown> {
   }
 
   private emitClaimed(emit: Emit, result: { record: IdempotencyRecord; reclaimed: boolean }, call: IdempotentCall): void {
-    emit({ type: 'claimed', fence: result.record.fence, reclaimed: result.reclaimed, ...this.payload(call.input) });
+    if (emit !== ignore) emit({ type: 'claimed', fence: result.record.fence, reclaimed: result.reclaimed, ...this.payload(call.input) });
   }
 
   private kit(emit: Emit, trace: CallTrace | undefined): ClaimKit {
@@ -301,9 +301,6 @@ export class Idempotency<Tx = unknown> {
     return { store: this.calls, outcomes: this.outcomes, keyRules: this.options.keyRules, now: () => this.config.clock.now() };
   }
 }
-
-/** The emit of an unobserved call: events are not even built. */
-const ignore: Emit = () => {};
 
 function guarded(observe: () => void): void {
   try {

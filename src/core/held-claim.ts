@@ -15,6 +15,9 @@ import type { OpenTransaction } from './transaction.js';
 
 export type Emit = (event: CallEventBody) => void;
 
+/** The emit of an unobserved call. Compared against before building an event on the hot path: nothing would read it. */
+export const ignoreEvents: Emit = () => {};
+
 /** What a held claim needs from its engine. */
 export interface ClaimKit {
   store: IdempotencyStore;
@@ -182,7 +185,7 @@ export function leaseClaim<T, Tx = never>(kit: ClaimKit, claimed: Claimed): Held
             if (completed) kit.cache?.set({ ...record, status: 'completed', response: done.response, leaseExpiresAt: null, updatedAt: done.completedAt, expiresAt: done.expiresAt }, done.completedAt);
             return completed;
           });
-          if (stored) kit.emit({ type: 'completed', fence: record.fence, outcome: kind, ...kit.payload(outcome) });
+          if (stored && kit.emit !== ignoreEvents) kit.emit({ type: 'completed', fence: record.fence, outcome: kind, ...kit.payload(outcome) });
           else loseLease();
         } else {
           const released = await traced(kit, 'release', record.fence, giveBack);
