@@ -8,10 +8,13 @@
  *
  * 1. Kill points: before, inside and after each of the four steps, on both adapters (24 kills);
  *    then a new process serves the retries with the same key until answered. Exact counts per key.
- * 2. A storm: ONCELY_STEPS_KEYS keys (default 200), ONCELY_STEPS_CLIENTS clients per key sending at
- *    once (3), ONCELY_STEPS_KILLS random SIGKILLs (10) of two server processes, each replaced at once.
- * 3. The comparison row: the same storm with STEPS=0 (the same checkout, plain calls and writes in
- *    lease mode). Its figures are reported, not asserted.
+ * 2. A storm: ONCELY_STEPS_KEYS keys (default 150), ONCELY_STEPS_CLIENTS clients per key sending at
+ *    once (3), 12 keys in flight, ONCELY_STEPS_KILLS random SIGKILLs (8, about one every 0.8 s) of
+ *    the server processes (two; SQLite: one), each replaced at once.
+ * 3. The comparison row: the same storm at half the size (keys and kills) with STEPS=0: the same
+ *    checkout, plain calls and writes in lease mode. Its figures are reported, not asserted.
+ *
+ * About 50 s per database on a 2-core machine with the defaults.
  *
  * Figures are printed (`[steps] ...`) and written to test-artifacts/fault/steps-<database>.json.
  * Seed: ONCELY_STEPS_SEED.
@@ -30,9 +33,9 @@ import { type FakeServices, startFakeServices } from './support/fake-services.js
 import { type ChildServer, killAllServers, sleep, startScript } from './support/harness.js';
 import { ThrowawayDatabase, type ThrowawayKind, announceUnavailable, throwawayUnavailable } from './support/throwaway-db.js';
 
-const KEYS = Number(process.env.ONCELY_STEPS_KEYS ?? 200);
+const KEYS = Number(process.env.ONCELY_STEPS_KEYS ?? 150);
 const CLIENTS = Number(process.env.ONCELY_STEPS_CLIENTS ?? 3);
-const KILLS = Number(process.env.ONCELY_STEPS_KILLS ?? 10);
+const KILLS = Number(process.env.ONCELY_STEPS_KILLS ?? 8);
 const SEED = Number(process.env.ONCELY_STEPS_SEED ?? Date.now() % 1_000_000);
 const LEASE_MS = 2000;
 const STEPS = ['create order', 'charge', 'mark paid', 'send receipt'] as const;
@@ -176,15 +179,15 @@ for (const name of databases) {
     // SQLite has one writer at a time: one process (as in the soak); the server databases: two.
     const processes = name === 'sqlite' ? 1 : 2;
 
-    async function storm(steps: '1' | '0', prefix: string, seed: number) {
+    async function storm(steps: '1' | '0', prefix: string, seed: number, size: { keys: number; kills: number }) {
       const servers: (ChildServer | undefined)[] = await Promise.all(Array.from({ length: processes }, () => start(steps)()));
       try {
         const { logs, figures, refusals } = await runStorm({
           prefix,
-          keys: KEYS,
+          keys: size.keys,
           clientsPerKey: CLIENTS,
           keysInFlight: 12,
-          kills: KILLS,
+          kills: size.kills,
           killEveryMs: 800,
           keyDeadlineMs: 60_000,
           random: mulberry32(seed),
@@ -201,7 +204,7 @@ for (const name of databases) {
     const row = (figures: StormFigures, counts: CheckoutFigures) => ({ ...figures, ...counts });
 
     it(`storm: ${KEYS} keys x ${CLIENTS} clients, ${KILLS} SIGKILLs: nothing written twice or half, one charge per key`, async () => {
-      const { figures, counts, refusals } = await storm('1', 'st-', SEED);
+      const { figures, counts, refusals } = await storm('1', 'st-', SEED, { keys: KEYS, kills: KILLS });
       report.steps = row(figures, counts);
       console.log(`[steps] ${name} storm with steps: ${JSON.stringify(report.steps)}`);
       expect(refusals, `seed ${SEED}`).toEqual([]);
@@ -220,8 +223,8 @@ for (const name of databases) {
       });
     }, 300_000);
 
-    it('comparison: the same storm without steps (plain writes in lease mode), figures reported', async () => {
-      const { figures, counts, refusals } = await storm('0', 'plain-', SEED + 1);
+    it(`comparison: the storm at half size without steps (plain writes in lease mode), figures reported`, async () => {
+      const { figures, counts, refusals } = await storm('0', 'plain-', SEED + 1, { keys: Math.ceil(KEYS / 2), kills: Math.ceil(KILLS / 2) });
       report.withoutSteps = { ...row(figures, counts), refusals: refusals.length };
       console.log(`[steps] ${name} storm without steps: ${JSON.stringify(report.withoutSteps)}`);
       // Not asserted: how often a kill lands between two writes is chance. It ran, and was killed.
