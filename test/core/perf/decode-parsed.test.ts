@@ -3,7 +3,6 @@
  * what comes out must be the same value, down to key order, property attributes and prototypes,
  * for whatever a stored outcome can hold.
  */
-import { isDeepStrictEqual } from 'node:util';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decode, decodeParsed, encode } from '../../../src/core/encoding.js';
@@ -56,7 +55,8 @@ describe('decodeParsed', () => {
         const text = JSON.stringify(encode(v));
         const copied = decode(JSON.parse(text));
         const inPlace = decodeParsed(JSON.parse(text));
-        expect(isDeepStrictEqual(inPlace, copied)).toBe(true);
+        // The values (an invalid Date included, which deep-equality calls unequal to itself), then their shape.
+        expect(JSON.stringify(encode(inPlace))).toBe(JSON.stringify(encode(copied)));
         expect(shape(inPlace)).toEqual(shape(copied));
       }),
       { numRuns: 2000 },
