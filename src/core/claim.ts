@@ -36,6 +36,24 @@ export async function claimRecord(
   waitersOf: object = store,
   trace?: { call: CallTrace; parent: StepSpan },
 ): Promise<ClaimResult> {
+  // Reject mode never waits: the one attempt's promise, without the wait loop's async frame.
+  if (request.mode !== 'wait') {
+    try {
+      return tryClaim(store, request, config);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+  return claimOrWait(store, request, config, waitersOf, trace);
+}
+
+async function claimOrWait(
+  store: IdempotencyStore,
+  request: ClaimRequest,
+  config: ResolvedOptions,
+  waitersOf: object,
+  trace: { call: CallTrace; parent: StepSpan } | undefined,
+): Promise<ClaimResult> {
   let delay = 10;
   // One span for the whole wait, from the first in-progress answer to the decision.
   let waiting: StepSpan | undefined;
@@ -80,19 +98,40 @@ async function nextChange(store: IdempotencyStore, scope: RecordScope, local: Pr
 }
 
 /** One pass of the decision; loops only while records change under it. */
-async function tryClaim(store: IdempotencyStore, { scope, fingerprint, refuseMismatch }: ClaimRequest, config: ResolvedOptions): Promise<ClaimResult> {
+function tryClaim(store: IdempotencyStore, request: ClaimRequest, config: ResolvedOptions): Promise<ClaimResult> {
+  // The first attempt without an async frame: most claims end with it (created, or found).
+  const now = config.clock.now();
+  const fresh = newRecord(request.scope, request.fingerprint, now, 1, config);
+  return storeCall(() => createOrGet(store, fresh)).then((inserted) =>
+    inserted.created ? { kind: 'claimed', record: fresh, reclaimed: false } : decideFrom(store, request, config, inserted.existing, now),
+  );
+}
+
+/** The rest of the claim once the first insert found `found`: decide, or insert again (up to 10 attempts in all). */
+async function decideFrom(
+  store: IdempotencyStore,
+  { scope, fingerprint, refuseMismatch }: ClaimRequest,
+  config: ResolvedOptions,
+  found: IdempotencyRecord | null,
+  firstNow: number,
+): Promise<ClaimResult> {
   for (let attempt = 0; attempt < 10; attempt++) {
-    const now = config.clock.now();
-    const fresh = newRecord(scope, fingerprint, now, 1, config);
-    const inserted = await storeCall(() => createOrGet(store, fresh));
-    if (inserted.created) return { kind: 'claimed', record: fresh, reclaimed: false };
-    const existing = inserted.existing;
+    let now = firstNow;
+    let existing = found;
+    if (attempt > 0) {
+      now = config.clock.now();
+      const fresh = newRecord(scope, fingerprint, now, 1, config);
+      const inserted = await storeCall(() => createOrGet(store, fresh));
+      if (inserted.created) return { kind: 'claimed', record: fresh, reclaimed: false };
+      existing = inserted.existing;
+    }
     if (!existing) continue; // purged or released between the insert and the read
     if (!isExpired(existing, now) && existing.fingerprint !== fingerprint) refuseMismatch(existing);
     if (isReclaimable(existing, now)) {
       const next = newRecord(scope, fingerprint, now, existing.fence + 1, config);
       next.createdAt = isExpired(existing, now) ? now : existing.createdAt;
-      if (await storeCall(() => store.takeOver(next, existing.token, now))) return { kind: 'claimed', record: next, reclaimed: true };
+      const expectedToken = existing.token;
+      if (await storeCall(() => store.takeOver(next, expectedToken, now))) return { kind: 'claimed', record: next, reclaimed: true };
       continue;
     }
     return existing.status === 'completed' ? { kind: 'completed', record: existing } : { kind: 'in_progress', record: existing };

@@ -134,11 +134,32 @@ function walk(v: unknown, depth: number, w: Walk): Json {
 
 const byKey = ([a]: [string, unknown], [b]: [string, unknown]): number => (a < b ? -1 : a > b ? 1 : 0);
 
+/**
+ * Sorts entries by key (UTF-16 code units), in place. Keys are distinct, so every correct sort gives
+ * the same order; small objects (most inputs) by insertion, since Array.prototype.sort allocates
+ * work space on each call.
+ */
+function sortByKey(entries: [string, unknown][]): void {
+  if (entries.length > 16) {
+    entries.sort(byKey);
+    return;
+  }
+  for (let i = 1; i < entries.length; i++) {
+    const entry = entries[i]!;
+    let j = i - 1;
+    while (j >= 0 && entries[j]![0] > entry[0]) {
+      entries[j + 1] = entries[j]!;
+      j--;
+    }
+    entries[j + 1] = entry;
+  }
+}
+
 /** `entries` is a fresh array of the caller's (Object.entries): sorted in place. */
 function walkEntries(entries: [string, unknown][], depth: number, w: Walk): { [key: string]: Json } {
   const out: { [key: string]: Json } = {};
   // Keys are distinct, so sorting before leaving out functions and symbols orders the rest alike.
-  if (w.canonical) entries.sort(byKey);
+  if (w.canonical) sortByKey(entries);
   for (let i = 0; i < entries.length; i++) {
     const [k, val] = entries[i]!;
     if (typeof val === 'function' || typeof val === 'symbol') continue;

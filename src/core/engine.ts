@@ -94,8 +94,19 @@ export class Idempotency<Tx = unknown> {
     return (await this.open<T>(call)).begun;
   }
 
-  /** begin(), and how to run the work inside its span (telemetry on). */
-  private async open<T>(call: IdempotentCall): Promise<{ begun: Begun<T, Tx>; within?: <R>(work: () => R) => R }> {
+  /**
+   * begin(), and how to run the work inside its span (telemetry on). A promise chain rather than an
+   * async method: this runs for every call, and lease mode needs no suspended frame of its own.
+   */
+  private open<T>(call: IdempotentCall): Promise<Opened<T, Tx>> {
+    try {
+      return this.openNow<T>(call);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  private openNow<T>(call: IdempotentCall): Promise<Opened<T, Tx>> {
     const started = performance.now();
     const key = validateKey(call.key, this.options.keyRules);
     const scope = toRecordScope(call.tenant, call.operation, key);
@@ -120,7 +131,7 @@ export class Idempotency<Tx = unknown> {
           throw error;
         }
       }
-      return { begun: await this.replay<T>(cached, emit, true, trace) };
+      return this.replay<T>(cached, emit, true, trace).then(openedWith<T, Tx>);
     }
 
     const waitTimeout = call.waitTimeout === undefined ? this.config.waitTimeout : toMs(call.waitTimeout, 'waitTimeout');
@@ -133,15 +144,20 @@ export class Idempotency<Tx = unknown> {
     };
     const deriveKey = (purpose = 'default') => deriveDownstreamKey(scope, purpose);
 
-    if (!(call.transactional ?? this.options.transactional)) {
-      const result = await traceClaim(trace, (waiting) => claimRecord(this.calls, request, this.config, this.store, waiting), (result) => result, this.config.retryAfterSeconds);
-      if (result.kind !== 'claimed') return { begun: await this.answerExisting<T>(result, emit, trace) };
-      this.emitClaimed(emit, result, call);
-      const span = this.startWork(trace, result.record.fence);
-      const begun = leaseClaim<T, Tx>(this.kit(emit, trace), { call, scope, record: result.record, reclaimed: result.reclaimed, deriveKey, span });
-      return { begun, ...within(trace, span) };
-    }
+    if (call.transactional ?? this.options.transactional) return this.openTransactional<T>(call, request, deriveKey, emit, trace);
+    return traceClaim(trace, (waiting) => claimRecord(this.calls, request, this.config, this.store, waiting), (result) => result, this.config.retryAfterSeconds).then(
+      (result): Opened<T, Tx> | Promise<Opened<T, Tx>> => {
+        if (result.kind !== 'claimed') return this.answerExisting<T>(result, emit, trace).then(openedWith<T, Tx>);
+        this.emitClaimed(emit, result, call);
+        const span = this.startWork(trace, result.record.fence);
+        const begun = leaseClaim<T, Tx>(this.kit(emit, trace), { call, scope, record: result.record, reclaimed: result.reclaimed, deriveKey, span });
+        return { begun, ...within(trace, span) };
+      },
+    );
+  }
 
+  private async openTransactional<T>(call: IdempotentCall, request: ClaimRequest, deriveKey: (purpose?: string) => string, emit: Emit, trace: CallTrace | undefined): Promise<Opened<T, Tx>> {
+    const scope = request.scope;
     const store = this.store;
     if (!isTransactionalStore(store) || !isTransactionalStore(this.calls)) {
       throw new ConfigurationError('oncely: transactional mode needs a store with transaction support, such as PrismaStore.');
@@ -344,6 +360,16 @@ async function tracedClaim<R>(
   } finally {
     span.end();
   }
+}
+
+/** What open() hands execute() and begin(): the begun call, and how to run the work inside its span. */
+interface Opened<T, Tx> {
+  begun: Begun<T, Tx>;
+  within?: <R>(work: () => R) => R;
+}
+
+function openedWith<T, Tx>(begun: Replay<T>): Opened<T, Tx> {
+  return { begun };
 }
 
 /** How execute() runs the work inside its span. */

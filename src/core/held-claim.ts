@@ -116,10 +116,12 @@ async function inSpan<R>(trace: CallTrace, step: 'complete' | 'release', fence: 
   }
 }
 
-async function completion(kit: ClaimKit, scope: RecordScope, outcome: Outcome, traceContext?: string): Promise<Completion> {
-  const response = await kit.outcomes.encode(scope, outcome, traceContext);
-  const now = kit.config.clock.now();
-  return { response, completedAt: now, expiresAt: now + kit.config.retention };
+function completion(kit: ClaimKit, scope: RecordScope, outcome: Outcome, traceContext?: string): Promise<Completion> {
+  return kit.outcomes.encode(scope, outcome, traceContext).then((response) => {
+    // Read once the outcome is encoded (a codec may take its time).
+    const now = kit.config.clock.now();
+    return { response, completedAt: now, expiresAt: now + kit.config.retention };
+  });
 }
 
 /**

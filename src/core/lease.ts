@@ -33,28 +33,16 @@ export function holdLease(
   /** Starts the span of one renewal (telemetry on). */
   traceRenewal?: () => StepSpan,
 ): Lease {
-  const lost = new LazyAbort(leaseLostError);
-  if (timing.heartbeat === false) {
-    return {
-      get signal() {
-        return lost.signal;
-      },
-      get aborted() {
-        return lost.aborted;
-      },
-      stop: () => {},
-      lose: () => lost.abort(),
-    };
-  }
-  const timer = setInterval(() => {
+  const lease = new HeldLease();
+  if (timing.heartbeat === false) return lease;
+  lease.timer = setInterval(() => {
     const now = timing.clock.now();
     const span = traceRenewal?.();
     store.renew(scope, record.token, now + timing.lease, now).then(
       (renewed) => {
-        if (!renewed && !lost.aborted) {
-          clearInterval(timer);
-          lost.abort();
-          span?.fail(lost.signal.reason);
+        if (!renewed && !lease.aborted) {
+          lease.lose();
+          span?.fail(lease.signal.reason);
           onLost();
         }
         span?.end();
@@ -65,20 +53,8 @@ export function holdLease(
       },
     );
   }, timing.heartbeat);
-  timer.unref?.();
-  return {
-    get signal() {
-      return lost.signal;
-    },
-    get aborted() {
-      return lost.aborted;
-    },
-    stop: () => clearInterval(timer),
-    lose: () => {
-      clearInterval(timer);
-      lost.abort();
-    },
-  };
+  lease.timer.unref?.();
+  return lease;
 }
 
 /**
@@ -110,5 +86,23 @@ export class LazyAbort {
     this.done = true;
     this.reason = this.reasonOf();
     this.controller?.abort(this.reason);
+  }
+}
+
+/** A held lease: its lazily made signal, and the heartbeat's timer (none with heartbeat: false). A class: one object per call instead of an object literal with getters and closures. */
+class HeldLease extends LazyAbort implements Lease {
+  timer: ReturnType<typeof setInterval> | undefined;
+
+  constructor() {
+    super(leaseLostError);
+  }
+
+  stop(): void {
+    if (this.timer !== undefined) clearInterval(this.timer);
+  }
+
+  lose(): void {
+    this.stop();
+    this.abort();
   }
 }
