@@ -124,6 +124,39 @@ function completion(kit: ClaimKit, scope: RecordScope, outcome: Outcome, traceCo
   });
 }
 
+/** A claim's StepRunner, made when first needed; finish() before that still refuses later steps. */
+class LazySteps<Tx> implements StepCalls<Tx> {
+  private runner: StepRunner<Tx> | undefined;
+  private finished = false;
+
+  constructor(private readonly make: () => StepRunner<Tx>) {}
+
+  private get(): StepRunner<Tx> {
+    if (!this.runner) {
+      this.runner = this.make();
+      if (this.finished) this.runner.finish();
+    }
+    return this.runner;
+  }
+
+  step<T>(name: string, fn: (step: { key: string }) => Promise<T> | T): Promise<T> {
+    return this.get().step(name, fn);
+  }
+
+  databaseStep<T>(name: string, fn: (tx: Tx) => Promise<T>): Promise<T> {
+    return this.get().databaseStep(name, fn);
+  }
+
+  holdsSteps(): Promise<boolean> {
+    return this.get().holdsSteps();
+  }
+
+  finish(): void {
+    this.finished = true;
+    this.runner?.finish();
+  }
+}
+
 /**
  * Lease mode: the record is visible while the work runs; a heartbeat renews the lease, and the
  * holder's token fences every later change, so a holder that lost its claim can change nothing.
@@ -138,7 +171,8 @@ export function leaseClaim<T, Tx = never>(kit: ClaimKit, claimed: Claimed): Held
     kit.emit({ type: 'lease_lost', fence: record.fence });
   };
   const lease = holdLease(kit.store, scope, record, kit.config, loseLease, renewalSpans(kit.trace, claimed.span, record.fence));
-  const steps = new StepRunner<Tx>({
+  // Made at the first step call (or when giving back needs to know about steps): most work runs none.
+  const steps = new LazySteps<Tx>(() => new StepRunner<Tx>({
     store: kit.steps,
     outcomes: kit.outcomes,
     clock: kit.config.clock,
@@ -154,7 +188,7 @@ export function leaseClaim<T, Tx = never>(kit: ClaimKit, claimed: Claimed): Held
     },
     emit: kit.emit,
     fence: record.fence,
-  });
+  }));
   /**
    * Gives the claim back without an outcome. A record holding steps is not deleted (a retry would
    * run its recorded database steps again): its lease ends now instead, so the retry (same input
