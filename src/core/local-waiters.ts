@@ -8,9 +8,39 @@ import type { RecordScope } from './record.js';
  * wake each other; a WeakMap lets a store and its waiters go with it. Only this process is covered:
  * another process's holder, or a lease running out, still needs the store's waitForChange or the poll.
  */
-type Wake = () => void;
+/**
+ * One subscription. Its promise is made only when someone waits on it: most subscriptions (wait
+ * mode, a claim that found no holder) are cancelled unread.
+ */
+class Waiter implements LocalChange {
+  private woken = false;
+  private resolve: (() => void) | undefined;
+  private promise: Promise<void> | undefined;
 
-const waitersByStore = new WeakMap<object, Map<string, Set<Wake>>>();
+  constructor(private readonly leave: (waiter: Waiter) => void) {}
+
+  get changed(): Promise<void> {
+    if (!this.promise) {
+      this.promise = this.woken
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => {
+            this.resolve = resolve;
+          });
+    }
+    return this.promise;
+  }
+
+  wake(): void {
+    this.woken = true;
+    this.resolve?.();
+  }
+
+  cancel(): void {
+    this.leave(this);
+  }
+}
+
+const waitersByStore = new WeakMap<object, Map<string, Set<Waiter>>>();
 
 // Injective: JSON string escaping keeps the three parts apart whatever they contain.
 const scopeId = (scope: RecordScope): string => JSON.stringify([scope.tenant, scope.operation, scope.key]);
@@ -33,30 +63,25 @@ export function subscribeLocal(store: object, scope: RecordScope): LocalChange {
   let waiters = scopes.get(id);
   if (!waiters) scopes.set(id, (waiters = new Set()));
   const group = waiters;
-  let wake!: Wake;
-  const changed = new Promise<void>((resolve) => {
-    wake = resolve;
+  const waiter = new Waiter((self) => {
+    if (!group.delete(self) || group.size > 0) return;
+    // Only remove the group if it is still the current one (announce() may have replaced it).
+    if (scopes.get(id) === group) scopes.delete(id);
   });
-  group.add(wake);
-  return {
-    changed,
-    cancel() {
-      if (!group.delete(wake) || group.size > 0) return;
-      // Only remove the group if it is still the current one (announce() may have replaced it).
-      if (scopes.get(id) === group) scopes.delete(id);
-    },
-  };
+  group.add(waiter);
+  return waiter;
 }
 
 /** Wakes every waiter of `scope` on `store`. Call it once the change is visible to a re-read. */
 export function announceLocal(store: object, scope: RecordScope): void {
   const scopes = waitersByStore.get(store);
-  if (!scopes) return;
+  // Nobody waits on this store right now (the usual case): not even the scope's id is built.
+  if (!scopes || scopes.size === 0) return;
   const id = scopeId(scope);
   const waiters = scopes.get(id);
   if (!waiters) return;
   scopes.delete(id);
-  for (const wake of waiters) wake();
+  for (const waiter of waiters) waiter.wake();
   waiters.clear();
 }
 
