@@ -44,7 +44,7 @@ const median = (v: number[]) => {
   const m = s.length >> 1;
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
-const spread = (v: number[]) => `${median(v).toFixed(2)} (${Math.min(...v).toFixed(2)}–${Math.max(...v).toFixed(2)})`;
+const spread = (v: number[], digits = 2) => `${median(v).toFixed(digits)} (${Math.min(...v).toFixed(digits)}–${Math.max(...v).toFixed(digits)})`;
 
 const handler = async (event: Event) => ({ id: `ch_${event.key.slice(0, 6)}`, amount: event.amount });
 const prefix = `oncely-perf:${randomUUID().slice(0, 8)}:`;
@@ -83,6 +83,16 @@ if (nrStore) arms['oncely/node-redis'] = oncelyRun(nrStore);
 const baseline = process.env.BASELINE_STORE ? ((await import(process.env.BASELINE_STORE)) as typeof oncelyRedis) : undefined;
 const baseStore = baseline ? new baseline.RedisStore({ client: ioredis, prefix: `${prefix}base:` }) : undefined;
 if (baseStore) arms['baseline/ioredis'] = oncelyRun(baseStore as unknown as oncelyRedis.RedisStore);
+// BASELINE_SRC=<an older src/ directory> adds that tree's engine AND store (on ioredis) as one more arm:
+// the whole before/after of a change to the engine, e.g. `git archive <commit> src | tar -x -C /tmp/before`
+// plus a node_modules symlink in /tmp/before, then BASELINE_SRC=/tmp/before/src.
+const baseSrc = process.env.BASELINE_SRC;
+const baseTree = baseSrc ? { engine: (await import(`${baseSrc}/index.ts`)) as { Idempotency: typeof Idempotency }, redis: (await import(`${baseSrc}/redis/index.ts`)) as typeof oncelyRedis } : undefined;
+const baseTreeStore = baseTree ? new baseTree.redis.RedisStore({ client: ioredis, prefix: `${prefix}tree:` }) : undefined;
+if (baseTree && baseTreeStore) {
+  const engine = new baseTree.engine.Idempotency({ store: baseTreeStore as unknown as oncelyRedis.RedisStore, localCache: false });
+  arms['before/ioredis'] = (event) => engine.run({ tenant: 'bench', operation: 'handler', key: event.key, input: event }, () => handler(event));
+}
 
 const names = Object.keys(arms);
 const completed: Record<string, string[]> = {};
@@ -118,7 +128,7 @@ loads.push(loadavg()[0]!);
 console.log(`${ROUNDS} interleaved rounds; ${REQUESTS} sequential first executions and replays, ${THROUGHPUT} at ${CONCURRENCY} in flight per arm per round`);
 console.log(`load average (1 min) over the rounds: ${spread(loads)} on ${(await import('node:os')).cpus().length} cores`);
 for (const name of names) {
-  const p50 = (k: Kind) => spread(results[k].map((r) => r[name]!.p50));
+  const p50 = (k: Kind) => spread(results[k].map((r) => r[name]!.p50), 3);
   console.log(`${name.padEnd(18)} first p50 ms ${p50('first')}  replay p50 ms ${p50('replay')}  ops/s@32 ${spread(results.throughput.map((r) => r[name]!.throughput))}`);
 }
 for (const name of names.filter((n) => n !== 'Powertools')) {
@@ -128,6 +138,7 @@ for (const name of names.filter((n) => n !== 'Powertools')) {
 
 ioStore.close();
 baseStore?.close();
+baseTreeStore?.close();
 pipedStore.close();
 ioredisPiped.disconnect();
 nrStore?.close();
