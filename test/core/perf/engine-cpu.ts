@@ -13,7 +13,7 @@
  * - stub first / replay: a store that answers at once without keeping anything (created; or the one
  *   completed record), so only the engine's own work is left;
  * - memory first, wait mode: inProgress 'wait' (local waiters subscribed around each claim).
- * Without BEFORE, only this tree is measured.
+ * Without BEFORE, only this tree is measured. AFTER=<src dir> measures another tree as 'after'.
  */
 import { randomUUID } from 'node:crypto';
 import { loadavg, tmpdir } from 'node:os';
@@ -46,7 +46,8 @@ async function bundle(name: string, src: string): Promise<Tree> {
 
 const trees: Record<string, Tree> = {};
 if (process.env.BEFORE) trees.before = await bundle('before', resolve(process.env.BEFORE));
-trees.after = await bundle('after', here);
+// AFTER=<another src/ directory> measures that tree instead of this one (per-change numbers between two commits).
+trees.after = await bundle('after', resolve(process.env.AFTER ?? here));
 rmSync(dir, { recursive: true, force: true });
 
 /**
