@@ -19,6 +19,10 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // One module cache per worker instead of per file: every file imported graphql, Yoga, tRPC and
+    // the Prisma clients anew (35 s of the run's CPU on 2 cores; measured 74 s -> 51 s wall). The
+    // files keep no module state between them: no vi.mock, fake timers always restored.
+    isolate: false,
     // The tests mostly wait on databases and sockets: three files at a time on two cores cut the
     // wall time by a third (measured 161 s -> ~100 s); more made timing-bound tests flaky.
     maxWorkers: 3,
