@@ -47,7 +47,10 @@ export function contextFromClaim<Tx>(claim: ClaimContext, operation = claim.oper
     operation,
     fence: claim.fence,
     replayed: false,
-    signal: claim.signal,
+    // Read through: the engine makes the AbortController only when someone reads the signal.
+    get signal() {
+      return claim.signal;
+    },
     deriveKey: claim.deriveKey,
     step: steps.step,
     databaseStep: steps.databaseStep,
