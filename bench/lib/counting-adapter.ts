@@ -17,6 +17,8 @@ export interface StatementCounts {
 
 export interface StatementCounter {
   counts: StatementCounts;
+  /** The SQL text of each of oncely's statements since the last reset, in order (to tell step statements from claims). */
+  oncelySql: string[];
   reset(): void;
 }
 
@@ -39,13 +41,18 @@ export function zeroCounts(): StatementCounts {
 export function countingAdapter<F extends object>(factory: F, oncelyTable: () => string | undefined): { factory: F; counter: StatementCounter } {
   const counter: StatementCounter = {
     counts: zeroCounts(),
+    oncelySql: [],
     reset() {
       this.counts = zeroCounts();
+      this.oncelySql = [];
     },
   };
   const classify = (query: Query) => {
     const table = oncelyTable();
-    if (table && query.sql.includes(table)) counter.counts.oncely++;
+    if (table && query.sql.includes(table)) {
+      counter.counts.oncely++;
+      counter.oncelySql.push(query.sql);
+    }
     else if (CONTROL.test(query.sql)) counter.counts.control++;
     else counter.counts.other++;
   };

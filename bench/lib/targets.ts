@@ -28,6 +28,10 @@ export const TARGETS = {
   stormAllAnswered: { op: '<=', limit: 1.0 },
   statementsPerReplay: { op: '<=', limit: 1 },
   statementsPerFirstLease: { op: '<=', limit: 2 },
+  /** "Each step adds at most one round trip to the store beyond its own work." */
+  statementsPerStep: { op: '<=', limit: 1 },
+  /** A resumed run reads its recorded steps once. */
+  statementsLoadingSteps: { op: '<=', limit: 1 },
   powertoolsFirstP50: { op: '<=', limit: 1.0 },
   powertoolsReplayP50: { op: '<=', limit: 0.9 },
   powertoolsThroughput: { op: '>=', limit: 1.0 },

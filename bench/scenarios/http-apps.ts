@@ -39,7 +39,7 @@ function placeOrder(db: Prisma, executions: Executions, tag: string) {
 }
 
 /** POSTs JSON over fetch (undici: keep-alive connections) and reads the replay marker. */
-async function postJson(url: string, key: string | undefined, body: unknown): Promise<Answer> {
+export async function postJson(url: string, key: string | undefined, body: unknown): Promise<Answer> {
   const response = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...(key ? { 'idempotency-key': key } : {}) },
@@ -48,7 +48,7 @@ async function postJson(url: string, key: string | undefined, body: unknown): Pr
   return { status: response.status, body: await response.text(), replayed: response.headers.get('idempotent-replayed') === 'true' };
 }
 
-async function serve(server: Server): Promise<{ base: string; close(): Promise<void> }> {
+export async function serve(server: Server): Promise<{ base: string; close(): Promise<void> }> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,

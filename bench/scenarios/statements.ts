@@ -6,6 +6,7 @@ import type { Report } from '../lib/report.js';
 import { spread } from '../lib/stats.js';
 import { TARGETS, type Target } from '../lib/targets.js';
 import { type Answer, type App, type Framework, createOrdersTable, startApp } from './http-apps.js';
+import { type StepStatementsResult, stepStatements } from './step-statements.js';
 
 export interface StatementsResult {
   where: string;
@@ -28,6 +29,7 @@ const TARGET_OF: Partial<Record<PathName, Target>> = {
  */
 export async function statementCounts(report: Report, frameworks: Framework[], backends: SqlBackendName[], requests: number): Promise<StatementsResult[]> {
   const results: StatementsResult[] = [];
+  const stepResults: StepStatementsResult[] = [];
   for (const name of backends) {
     for (const framework of frameworks) {
       const where = `${framework} / ${name}`;
@@ -64,6 +66,8 @@ export async function statementCounts(report: Report, frameworks: Framework[], b
           const target = TARGET_OF[path];
           report.figure({ group: where, measure: `oncely statements per ${path}`, unit: 'statements', value: spread([perRequest.oncely]), ...(target ? { target } : {}) });
         }
+        const plainFirst = plainFirstOf(results, where);
+        stepResults.push(...(await stepStatements(report, where, framework, engine, counter, requests, plainFirst)));
       } finally {
         for (const app of apps) await app.close();
         await backend.close();
@@ -78,8 +82,30 @@ export async function statementCounts(report: Report, frameworks: Framework[], b
     header: ['where', 'path', 'oncely', 'transaction control', 'other (the mutation)', 'total'],
     rows: results.map((r) => [r.where, r.path, fmt(r.perRequest.oncely), fmt(r.perRequest.control), fmt(r.perRequest.other), fmt(r.perRequest.oncely + r.perRequest.control + r.perRequest.other)]),
   });
+  report.add({
+    title: 'Statements per step, counted at the Prisma driver adapter',
+    notes: [
+      `A lease-mode mutation of four steps (database, external, database, external; each database step inserts one row, nothing else touches the database), ${requests} sequential requests per run. "first": a new key. "resumed": the retry of a run that failed right after step 2 (the failing runs are not counted): it takes the record over, loads the recorded steps once, replays steps 1-2 from them and runs steps 3-4. "per step" = (oncely's statements - the claim + complete of a plain first execution) / steps run; "load" and "record" are oncely's loadSteps and recordStep statements, told apart by their SQL; "claim + complete" is the rest of oncely's (a resumed run's claim is an insert-or-select plus the take-over). Transaction control per database step: each database step is its own transaction (start + commit). "other" is the steps' own inserts: on MariaDB Prisma follows an insert with a SELECT of the created row, so 2 per row there.`,
+    ],
+    header: ['where', 'run', 'steps run', 'oncely', 'claim + complete', 'load', 'record', 'oncely per step', 'transaction control', 'control per database step', 'other (the rows)'],
+    rows: stepResults.map((r) => [
+      r.where,
+      r.run,
+      r.stepsRun,
+      fmt(r.perRequest.oncely),
+      fmt(r.claimAndComplete),
+      fmt(r.loads),
+      fmt(r.records),
+      fmt(r.run === 'first' ? (r.perRequest.oncely - plainFirstOf(results, r.where)) / r.stepsRun : r.records / r.stepsRun),
+      fmt(r.perRequest.control),
+      fmt(r.perRequest.control / r.databaseStepsRun),
+      fmt(r.perRequest.other),
+    ]),
+  });
   report.raw.statements = results;
+  report.raw.stepStatements = stepResults;
   return results;
 }
 
 const fmt = (v: number) => String(+v.toFixed(2));
+const plainFirstOf = (results: StatementsResult[], where: string) => results.find((r) => r.where === where && r.path === 'first (lease)')!.perRequest.oncely;

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import { runBench } from '../../bench/bench.js';
 import { type BenchConfig, SCENARIOS } from '../../bench/config.js';
+import type { StepStatementsResult } from '../../bench/scenarios/step-statements.js';
 import type { StatementsResult } from '../../bench/scenarios/statements.js';
 
 // The whole benchmark, end to end, with a handful of requests: it must run and produce every row.
@@ -36,6 +37,12 @@ const HTTP_MEASURES = [
   'first throughput@2 / bare (lease, pool)',
 ];
 const PATHS = ['pass-through', 'first (lease)', 'first (transactional)', 'replay'];
+const STEP_MEASURES = [
+  'oncely statements per step (4 steps, first)',
+  'transaction control per database step (first)',
+  'oncely statements loading steps (resumed)',
+  'oncely statements per remaining step (resumed)',
+];
 
 const available = inject('availableServices');
 const allServices = ['postgres', 'mariadb', 'redis'].every((s) => available.includes(s as never));
@@ -51,6 +58,7 @@ describe.skipIf(!allServices)('npm run bench, tiny configuration', () => {
       const expected = [
         ...['Yoga', 'tRPC'].flatMap((fw) => HTTP_MEASURES.map((m) => `${fw} / postgresql | ${m}`)),
         ...['postgresql', 'mariadb', 'sqlite'].flatMap((db) => ['Yoga', 'tRPC'].flatMap((fw) => PATHS.map((p) => `${fw} / ${db} | oncely statements per ${p}`))),
+        ...['postgresql', 'mariadb', 'sqlite'].flatMap((db) => ['Yoga', 'tRPC'].flatMap((fw) => STEP_MEASURES.map((m) => `${fw} / ${db} | ${m}`))),
         'Redis, in process | first p50, oncely / Powertools',
         'Redis, in process | replay p50, oncely / Powertools',
         'Redis, in process | throughput@2, oncely / Powertools',
@@ -89,8 +97,28 @@ describe.skipIf(!allServices)('npm run bench, tiny configuration', () => {
         expect(at(`tRPC / ${db}`, 'replay').oncely).toBeGreaterThanOrEqual(1);
       }
 
+      // Steps: one recordStep per step run and nothing else on a first execution; a resumed run
+      // loads the recorded steps once, then records each remaining step. Each database step is
+      // one transaction (start + commit).
+      const steps = report.raw.stepStatements as StepStatementsResult[];
+      expect(steps).toHaveLength(3 * 2 * 2);
+      for (const db of ['postgresql', 'mariadb', 'sqlite']) {
+        for (const fw of ['Yoga', 'tRPC']) {
+          const run = (r: string) => steps.find((s) => s.where === `${fw} / ${db}` && s.run === r)!;
+          const plainFirst = at(`${fw} / ${db}`, 'first (lease)').oncely;
+          expect(run('first'), `${fw} ${db} first`).toMatchObject({ stepsRun: 4, databaseStepsRun: 2, loads: 0, records: 4, claimAndComplete: plainFirst });
+          expect(run('first').perRequest, `${fw} ${db} first`).toMatchObject({ oncely: plainFirst + 4, control: 4 });
+          expect(run('resumed'), `${fw} ${db} resumed`).toMatchObject({ stepsRun: 2, databaseStepsRun: 1, loads: 1, records: 2 });
+          expect(run('resumed').perRequest.control, `${fw} ${db} resumed`).toBe(2);
+          expect(run('resumed').perRequest.oncely).toBe(run('resumed').claimAndComplete + 3);
+        }
+      }
+      for (const f of report.figures.filter((f) => STEP_MEASURES.includes(f.measure))) {
+        expect(f.value.median, `${f.group} ${f.measure}`).toBe(f.measure.startsWith('transaction control') ? 2 : 1);
+      }
+
       const markdown = readFileSync(file, 'utf8');
-      for (const heading of ['## Machine', '## Method', '## Figures and targets', 'Over HTTP', 'Duplicate storm', 'Statements per request', 'AWS Powertools', 'Store cost per call', 'Claim latency', 'Claims during a purge']) {
+      for (const heading of ['## Machine', '## Method', '## Figures and targets', 'Over HTTP', 'Duplicate storm', 'Statements per request', 'Statements per step', 'AWS Powertools', 'Store cost per call', 'Claim latency', 'Claims during a purge']) {
         expect(markdown).toContain(heading);
       }
       expect(markdown).toContain('npm run bench -- --tiny-test');
