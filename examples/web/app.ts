@@ -4,8 +4,10 @@ import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type DemoDatabase, openDemoDatabase } from '../shared/db.js';
+import { type FakeMailer, type FakePaymentProvider, fakeServices } from '../shared/providers.js';
 import { createTrpcApp } from '../trpc/app.js';
 import { createYogaApp } from '../yoga/app.js';
+import { outsideReport } from './outside.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const distDir = join(here, 'dist');
@@ -30,6 +32,8 @@ export interface WebDemoOptions {
 export interface WebDemo {
   url: string;
   database: DemoDatabase;
+  /** The fake payment provider and mailer both APIs' checkouts call (one pair, so counts add up). */
+  services: { payments: FakePaymentProvider; mailer: FakeMailer };
   close(): Promise<void>;
 }
 
@@ -41,8 +45,9 @@ export interface WebDemo {
  */
 export async function startWebDemo(options: WebDemoOptions = {}): Promise<WebDemo> {
   const database = options.database ?? (await openDemoDatabase());
-  const yoga = createYogaApp({ db: database, logging: false });
-  const trpc = await createTrpcApp({ database });
+  const services = fakeServices();
+  const yoga = createYogaApp({ db: database, services, logging: false });
+  const trpc = await createTrpcApp({ database, services });
   const dropAfterMs = options.dropAfterMs ?? 700;
   const slowMs = options.slowMs ?? 2000;
 
@@ -60,6 +65,8 @@ export async function startWebDemo(options: WebDemoOptions = {}): Promise<WebDem
         if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain' }).end('Bad gateway\n');
         else res.destroy();
       });
+    } else if (path === OUTSIDE_PATH) {
+      serveOutside(new URL(req.url ?? '/', 'http://x').searchParams.get('order'), services, res);
     } else {
       serveStatic(path, res);
     }
@@ -72,6 +79,7 @@ export async function startWebDemo(options: WebDemoOptions = {}): Promise<WebDem
   return {
     url,
     database,
+    services,
     close: async () => {
       web.closeAllConnections();
       api.closeAllConnections();
@@ -79,6 +87,17 @@ export async function startWebDemo(options: WebDemoOptions = {}): Promise<WebDem
       if (!options.database) await database.prisma.$disconnect();
     },
   };
+}
+
+/** GET ?order=<id>: what the fake provider and mailer did for that order (see outside.ts). */
+export const OUTSIDE_PATH = '/demo/outside';
+
+function serveOutside(orderId: string | null, services: WebDemo['services'], res: ServerResponse): void {
+  if (!orderId) {
+    res.writeHead(400, { 'content-type': 'text/plain' }).end('Missing ?order=<order id>\n');
+    return;
+  }
+  res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(outsideReport(services, orderId)));
 }
 
 const STATIC: Record<string, string> = {

@@ -127,7 +127,7 @@ describe.runIf(haveChromium)('web demo in headless Chromium', () => {
   // Both widths at once: each has its own browser context (so its own customer, orders and
   // console) and the test mostly waits on the page, so running them side by side halves the time.
   for (const viewport of VIEWPORTS) {
-    it.concurrent(`at ${viewport.width}x${viewport.height} (${viewport.name}): explained, fits, numbers attempts as sent, refusals are errors, one charge per order`, async ({ expect }) => {
+    it.concurrent(`at ${viewport.width}x${viewport.height} (${viewport.name}): explained, fits, numbers attempts as sent, refusals are errors, one charge per order (steps checkout too)`, async ({ expect }) => {
       // A context per width: its own storage, so its own customer (tenant) and orders.
       const context = await browser.newContext({ viewport: { width: viewport.width, height: viewport.height } });
       const page = await context.newPage();
@@ -158,7 +158,7 @@ describe.runIf(haveChromium)('web demo in headless Chromium', () => {
       const intro = page.getByTestId('intro');
       expect(await intro.isVisible()).toBe(true);
       const introText = await intro.textContent();
-      for (const words of ['What this page shows', 'Double-click', 'Flaky network', 'answer late', 'reuse the last key', 'replayed', 'refused']) {
+      for (const words of ['What this page shows', 'Double-click', 'Flaky network', 'answer late', 'reuse the last key', 'replayed', 'refused', 'Checkout (steps)', 'steps']) {
         expect(introText).toContain(words);
       }
       await expectFitsTheWidth(page, viewport.width);
@@ -240,6 +240,41 @@ describe.runIf(haveChromium)('web demo in headless Chromium', () => {
       expect(last).toMatchObject({ key: '', outcome: 'refused', code: 'IDEMPOTENCY_KEY_MISSING', badge: 'refused 400' });
       expect(last.text).toContain('tRPC placeOrder');
 
+      // 5. Steps checkout with answers lost, through both APIs: the server ran all four steps, the
+      // answer was lost, the retry (same key) got the replay; the provider charged once, one receipt.
+      await setNetwork('drop');
+      const stepsOrders: string[] = [];
+      for (const api of ['trpc', 'graphql'] as const) {
+        await useApi(api);
+        const before = await page.getByTestId('steps-checkout').count();
+        await page.getByTestId('checkout-steps').click();
+        await settled();
+        await expect.poll(() => page.getByTestId('steps-checkout').count(), { timeout: 10_000 }).toBe(before + 1);
+        // Newest first.
+        const card = page.getByTestId('steps-checkout').first();
+        const id = (await card.getAttribute('data-order-id'))!;
+        expect(stepsOrders).not.toContain(id);
+        stepsOrders.push(id);
+        expect(await card.getAttribute('data-status')).toBe('paid');
+        const key = (await attemptRows(page)).at(-1)!.key;
+        expect((await attemptRows(page)).filter((r) => r.key === key).map((r) => r.outcome)).toEqual(['lost', 'replayed']);
+        // The page shows what the fake provider and mailer saw for this order ...
+        await expect.poll(() => card.getAttribute('data-charges'), { timeout: 10_000 }).toBe('1');
+        expect(await card.getAttribute('data-charge-requests')).toBe('1');
+        expect(await card.getAttribute('data-receipts')).toBe('1');
+        expect(await card.getByTestId('steps-outside').textContent()).toBe(
+          'Payment provider: 1 charge (1 request with the charge key) · mailer: 1 receipt sent',
+        );
+        // ... and so does the demo server's own record: one charge, requested once, under the key the order was paid with.
+        const payment = await db.prisma.payment.findMany({ where: { orderId: id } });
+        expect(payment.length).toBe(1);
+        const charges = [...demo.services.payments.charges.values()].filter((c) => c.reference === id);
+        expect(charges.map((c) => c.idempotencyKey)).toEqual([payment[0]!.chargeKey]);
+        expect(demo.services.payments.requests.get(payment[0]!.chargeKey)).toBe(1);
+        expect(demo.services.mailer.sent.filter((r) => r.orderId === id).length).toBe(1);
+        expect((await db.prisma.order.findUnique({ where: { id } }))?.status).toBe('paid');
+      }
+
       // The attempt log is the browser's own record of what it sent, in that order, numbered 1..n.
       const rows = await attemptRows(page);
       expect(rows.map((r) => r.number)).toEqual(rows.map((_, i) => i + 1));
@@ -284,8 +319,8 @@ describe.runIf(haveChromium)('web demo in headless Chromium', () => {
 
       // Every order was charged once; refusals placed nothing.
       const customer = await page.evaluate(() => localStorage.getItem('oncely-demo-customer'));
-      expect(await db.prisma.order.count({ where: { customer: customer! } })).toBe(4);
-      for (const id of [cleanOrder, lateOrder, ...flakyOrders]) {
+      expect(await db.prisma.order.count({ where: { customer: customer! } })).toBe(6);
+      for (const id of [cleanOrder, lateOrder, ...flakyOrders, ...stepsOrders]) {
         expect(await db.prisma.payment.count({ where: { orderId: id } })).toBe(1);
         expect((await db.prisma.order.findUnique({ where: { id } }))?.status).toBe('paid');
       }

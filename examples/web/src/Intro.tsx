@@ -11,6 +11,10 @@ export function Intro() {
           often the same operation reaches the server (a double click, a retry after a lost answer or a timeout), it runs once;
           the repeats get the stored answer, a <em>replay</em>. The ledger shows what was really charged.
         </p>
+        <p>
+          “Checkout (steps)” does it all in one request run as <em>steps</em> (create the order, charge, mark it paid, mail the
+          receipt): a retry gets each finished step's recorded result instead of running it again, so the payment provider sees one charge.
+        </p>
         <h3>Try</h3>
         <ol>
           <li><b>Double-click</b> “Place order”, then “Pay”: one key, one order, one charge.</li>
@@ -18,6 +22,7 @@ export function Intro() {
           <li>Switch it to <b>answer late</b>: the page gives up after {ANSWER_TIMEOUT_MS / 1000} s and retries; same key, still one charge.</li>
           <li>Under <b>Misbehaving client</b>, reuse the last key with another quantity, or send no key: the server refuses, with a code.</li>
           <li>Pay an order that is paid: that is a new operation (new key), and the shop says no.</li>
+          <li>With the network flaky, click <b>Checkout (steps)</b>: the answer is lost, the retry gets the replay, and the provider shows one charge.</li>
         </ol>
       </div>
       <div>

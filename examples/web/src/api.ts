@@ -1,11 +1,12 @@
 import superjson from 'superjson';
-import { type Order, type Payment, customer, trpc, urql } from './clients.js';
+import { type CheckoutResult, type Order, type Payment, customer, trpc, urql } from './clients.js';
 import { demoFetch } from './network.js';
 
 export type Api = 'trpc' | 'graphql';
 
 const PLACE_ORDER = `mutation PlaceOrder($input: PlaceOrderInput!) { placeOrder(input: $input) { id item quantity amount status } }`;
 const PAY_ORDER = `mutation PayOrder($orderId: ID!) { payOrder(orderId: $orderId) { id orderId amount chargeKey } }`;
+const CHECKOUT = `mutation Checkout($input: PlaceOrderInput!) { checkout(input: $input) { order { id item quantity amount status } payment { id orderId amount chargeKey } chargeId receiptId } }`;
 
 async function graphql<T>(query: string, variables: Record<string, unknown>, key: string): Promise<T> {
   // The key TanStack's lifecycle chose goes into urql's context; the exchange sends it as is.
@@ -22,6 +23,12 @@ export function placeOrder(api: Api, item: string, quantity: number, key: string
 export function payOrder(api: Api, orderId: string, key: string): Promise<Payment> {
   if (api === 'trpc') return trpc.payOrder.mutate({ orderId }, { context: { idempotencyKey: key } });
   return graphql<{ payOrder: Payment }>(PAY_ORDER, { orderId }, key).then((d) => d.payOrder);
+}
+
+/** The steps checkout: create order, charge, mark paid, send receipt; one key for the whole run. */
+export function checkout(api: Api, item: string, quantity: number, key: string): Promise<CheckoutResult> {
+  if (api === 'trpc') return trpc.checkout.mutate({ item, quantity }, { context: { idempotencyKey: key } }) as Promise<CheckoutResult>;
+  return graphql<{ checkout: CheckoutResult }>(CHECKOUT, { input: { customer, item, quantity } }, key).then((d) => d.checkout);
 }
 
 /**

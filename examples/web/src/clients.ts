@@ -64,3 +64,18 @@ export interface Payment {
 export interface LedgerRow extends Payment {
   order: { customer: string; item: string; quantity: number } | null;
 }
+
+/** What a steps checkout answers (both APIs; tRPC sends more order fields, the page reads these). */
+export interface CheckoutResult {
+  order: Order;
+  payment: Payment;
+  chargeId: string;
+  receiptId: string;
+}
+
+/** What the fake payment provider and mailer did for one order (GET /demo/outside?order=<id>). */
+export interface OutsideReport {
+  orderId: string;
+  charges: Array<{ id: string; idempotencyKey: string; requests: number }>;
+  receipts: Array<{ id: string; idempotencyKey: string }>;
+}

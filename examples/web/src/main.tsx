@@ -9,6 +9,7 @@ import { Intro } from './Intro.js';
 import { type Answers, Ledger, money } from './Ledger.js';
 import { Misbehave, type PlacedOrder } from './Misbehave.js';
 import { ANSWER_TIMEOUT_MS, type NetworkMode, network } from './network.js';
+import { StepsCheckout } from './StepsCheckout.js';
 
 const API_LABEL: Record<Api, string> = { trpc: 'tRPC', graphql: 'GraphQL (urql)' };
 const ITEMS = { coffee: 450, bagel: 300, 'gift-card': 2500 } as const;
@@ -146,6 +147,10 @@ function App() {
                 </div>
               </div>
             )}
+          </section>
+          <section>
+            <h2>Checkout as steps</h2>
+            <StepsCheckout api={api} item={item} quantity={quantity} />
           </section>
           <section>
             <h2>Misbehaving client</h2>
