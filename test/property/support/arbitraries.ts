@@ -217,6 +217,11 @@ function withOwn(v: unknown, key: string, value: unknown): Record<string, unknow
   return ownObject([...(isPlain(v) ? Object.entries(v) : [['value', v] as [string, unknown]]), [key, value]]);
 }
 
+/** A Map key as an object key: `String()` throws on objects without a prototype (a generated key can be one). */
+function keyText(k: unknown): string {
+  return typeof k === 'object' && k !== null ? Object.prototype.toString.call(k) : String(k);
+}
+
 /**
  * Inputs that differ from `v` only in ways a fingerprint could miss (own `__proto__`/`constructor`
  * keys, tag look-alikes, -0, BigInt vs number, Date vs its ISO text, Map vs object, Set vs array,
@@ -236,7 +241,7 @@ export const INPUT_TWINS = {
   jsonText: (v: unknown) => JSON.parse(JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? x.toString() : x)) ?? 'null'),
   numeric: (v: unknown) => (typeof v === 'number' ? (Object.is(v, 0) ? -0 : Object.is(v, -0) ? 0 : Number.isInteger(v) ? BigInt(v) : -v) : typeof v === 'bigint' ? Number(v) : -0),
   nullish: (v: unknown) => (v === null ? undefined : v === undefined ? null : [v === undefined ? null : undefined]),
-  collection: (v: unknown) => (v instanceof Map ? Object.fromEntries([...v].map(([k, x]) => [String(k), x])) : v instanceof Set ? [...v] : Array.isArray(v) ? new Set(v) : isPlain(v) ? new Map(Object.entries(v)) : new Set([v])),
+  collection: (v: unknown) => (v instanceof Map ? Object.fromEntries([...v].map(([k, x]) => [keyText(k), x])) : v instanceof Set ? [...v] : Array.isArray(v) ? new Set(v) : isPlain(v) ? new Map(Object.entries(v)) : new Set([v])),
 } satisfies Record<string, (v: unknown) => unknown>;
 export type InputTwin = keyof typeof INPUT_TWINS;
 export const INPUT_TWIN_NAMES = Object.keys(INPUT_TWINS) as InputTwin[];
