@@ -199,7 +199,8 @@ function walkObject(obj: object, depth: number, w: Walk): Json {
       depth,
       w,
     );
-    const body: { [key: string]: Json } = { name: obj.name, message: obj.message, props };
+    // Through walk: a user's error may carry any value as its name or message, not only text.
+    const body: { [key: string]: Json } = { name: walk(obj.name, depth, w), message: walk(obj.message, depth, w), props };
     if ('cause' in obj && obj.cause !== undefined) body.cause = walk(obj.cause, depth, w);
     return tagged('error', body);
   }
@@ -260,11 +261,13 @@ export function decode(tree: Json): unknown {
     case 'bytes':
       return base64ToBytes(v as string);
     case 'error': {
-      const body = v as { name: string; message: string; props: Json; cause?: Json };
-      const error = new Error(body.message, 'cause' in body ? { cause: decode(body.cause as Json) } : undefined);
+      const body = v as { name: Json; message: Json; props: Json; cause?: Json };
+      const message = decode(body.message as Json);
+      const error = new Error(typeof message === 'string' ? message : '', 'cause' in body ? { cause: decode(body.cause as Json) } : undefined);
+      if (typeof message !== 'string') Object.defineProperty(error, 'message', { value: message, enumerable: false, writable: true, configurable: true });
       for (const [k, val] of Object.entries(decode(body.props) as object)) setOwn(error as unknown as Record<string, unknown>, k, val);
       // `name` last: Object.assign of props may not override the prototype's.
-      Object.defineProperty(error, 'name', { value: body.name, enumerable: false, writable: true, configurable: true });
+      Object.defineProperty(error, 'name', { value: decode(body.name as Json), enumerable: false, writable: true, configurable: true });
       delete (error as { stack?: string }).stack;
       return error;
     }

@@ -63,6 +63,18 @@ describe('decodeParsed', () => {
     );
   });
 
+  it('keeps an error whose name and message are not text (CI seed -352149874 found a BigInt there)', () => {
+    const error = new Error('x');
+    Object.defineProperty(error, 'name', { value: 1n, enumerable: true, writable: true, configurable: true });
+    Object.defineProperty(error, 'message', { value: { n: 2n }, enumerable: true, writable: true, configurable: true });
+    const text = JSON.stringify(encode(error));
+    for (const out of [decode(JSON.parse(text)), decodeParsed(JSON.parse(text))] as Error[]) {
+      expect(out).toBeInstanceOf(Error);
+      expect(out.name).toBe(1n);
+      expect(out.message).toEqual({ n: 2n });
+    }
+  });
+
   it('keeps a parsed "__proto__" key an own property and the prototype untouched', () => {
     const out = decodeParsed(JSON.parse('{"__proto__":{"polluted":true},"a":[{"$oncely":"bigint","v":"7"}]}')) as Record<string, unknown>;
     expect(Object.getPrototypeOf(out)).toBe(Object.prototype);
