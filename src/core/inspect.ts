@@ -1,8 +1,9 @@
-import { createHash } from 'node:crypto';
+import { utf8ByteLength } from './encoding.js';
 import { type KeyRules, validateKey } from './key.js';
 import type { Outcome } from './outcome.js';
 import { type IdempotencyRecord, type RecordScope, type RecordStatus, isExpired, isReclaimable } from './record.js';
 import { type Tenant, toRecordScope } from './scope.js';
+import { sha256 } from './sha256.js';
 import type { IdempotencyStore } from './store.js';
 import type { StoredOutcomes } from './stored-outcome.js';
 
@@ -90,7 +91,7 @@ export interface InspectContext {
 
 /** The revision of a claim: a digest of its token (the token itself lets its holder complete it). */
 export function revisionOf(record: Pick<IdempotencyRecord, 'token'>): string {
-  return createHash('sha256').update(`oncely revision\0${record.token}`).digest('hex').slice(0, 20);
+  return sha256(`oncely revision\0${record.token}`, 'hex').slice(0, 20);
 }
 
 /** The scope a call with these arguments stores its record under, validated as calls are. */
@@ -119,7 +120,7 @@ export async function inspectRecord(
     storedOutcome: null,
   };
   if (record.status !== 'completed' || record.response === null) return inspection;
-  const bytes = Buffer.byteLength(record.response);
+  const bytes = utf8ByteLength(record.response);
   try {
     // Decoding is the only way to tell success from error through a codec (it may encrypt).
     const outcome = await context.outcomes.decode(record);

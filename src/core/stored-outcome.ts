@@ -1,4 +1,4 @@
-import { decodeParsed, encode } from './encoding.js';
+import { decodeParsed, encode, utf8ByteLength } from './encoding.js';
 import { ResponseNotStorableError } from './errors.js';
 import type { Outcome } from './outcome.js';
 import type { IdempotencyRecord, RecordScope } from './record.js';
@@ -141,7 +141,9 @@ export class StoredOutcomes {
 
   /** The text as stored, refused when over `maxBytes`. */
   private encodeText(text: string, maxBytes: number): string {
-    const size = Buffer.byteLength(text);
+    // UTF-8 takes at most 3 bytes per UTF-16 code unit: below that bound nothing needs counting.
+    if (text.length * 3 <= maxBytes) return text;
+    const size = utf8ByteLength(text);
     if (size > maxBytes) throw new ResponseNotStorableError(`it is ${size} bytes, over the limit of ${maxBytes}`);
     return text;
   }
