@@ -1,0 +1,93 @@
+/**
+ * The conformance target (docs: /work/notes/http-design.md, "The conformance target contract"):
+ * a fetch handler wrapped by `idempotent` that counts its executions. Web-standard only, so the
+ * runtime specs can mount it on Bun, Deno and workerd as well as Node.
+ *
+ * POST (guarded, key required), per JSON body `{ amount, status?, delayMs?, stream?, fail? }`:
+ * one execution increments the counter, waits `delayMs`, answers `status` (default 201) with
+ * Content-Type application/json, Location /orders/<id>, ETag "<id>", X-Execution <n> (not
+ * replayed), Set-Cookie s=<id> (never replayed) and `{"id","amount","execution"}`; `stream` sends
+ * that body in 3 chunks 20 ms apart; `fail` errors the stream after its first chunk. Bodies that
+ * are not JSON are answered 201 with amount 0. GET answers 200 `{"executions": <total>}`.
+ */
+import { type HttpIdempotencyOptions, idempotent } from '../../../src/http/index.js';
+
+export interface ConformanceTarget {
+  /** The endpoint: mount it at any URL (every path answers the same). */
+  fetch: (request: Request) => Promise<Response>;
+  /** Executions so far (the GET answer's number). */
+  executions(): number;
+}
+
+interface Order {
+  amount?: unknown;
+  status?: unknown;
+  delayMs?: unknown;
+  stream?: unknown;
+  fail?: unknown;
+}
+
+const CHUNKS = 3;
+const CHUNK_GAP_MS = 20;
+
+export function conformanceTarget(options: HttpIdempotencyOptions<Request, unknown>): ConformanceTarget {
+  let executions = 0;
+  const guarded = idempotent(async (request: Request) => {
+    if (request.method === 'GET') return json(200, { executions });
+    executions += 1;
+    const execution = executions;
+    const order = await orderOf(request);
+    const delayMs = typeof order.delayMs === 'number' ? order.delayMs : 0;
+    if (delayMs > 0) await sleep(delayMs);
+    const id = crypto.randomUUID();
+    const amount = typeof order.amount === 'number' ? order.amount : 0;
+    const status = typeof order.status === 'number' ? order.status : 201;
+    const text = JSON.stringify({ id, amount, execution });
+    const headers = new Headers({
+      'Content-Type': 'application/json',
+      Location: `/orders/${id}`,
+      ETag: `"${id}"`,
+      'X-Execution': String(execution),
+      'Set-Cookie': `s=${id}`,
+    });
+    if (order.stream !== true && order.fail !== true) return new Response(text, { status, headers });
+    return new Response(chunked(text, order.fail === true), { status, headers });
+  }, options);
+  return { fetch: (request) => guarded(request), executions: () => executions };
+}
+
+async function orderOf(request: Request): Promise<Order> {
+  try {
+    const value = (await request.json()) as unknown;
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Order) : {};
+  } catch {
+    return {};
+  }
+}
+
+/** The body in 3 pieces 20 ms apart; with `fail`, an error right after the first. */
+function chunked(text: string, fail: boolean): ReadableStream<Uint8Array> {
+  const bytes = new TextEncoder().encode(text);
+  const size = Math.ceil(bytes.length / CHUNKS);
+  let sent = 0;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (sent > 0) await sleep(CHUNK_GAP_MS);
+      if (fail && sent === 1) {
+        controller.error(new Error('conformance target: the stream failed on purpose'));
+        return;
+      }
+      controller.enqueue(bytes.subarray(sent * size, (sent + 1) * size));
+      sent += 1;
+      if (sent === CHUNKS) controller.close();
+    },
+  });
+}
+
+function json(status: number, value: unknown): Response {
+  return new Response(JSON.stringify(value), { status, headers: { 'Content-Type': 'application/json' } });
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
