@@ -1,0 +1,87 @@
+import { AssertionError } from 'node:assert';
+import { describe, expect, it } from 'vitest';
+import { runHttpConformance } from '../../src/testing/index.js';
+import { createOrdersApp } from './support/conformance-app.js';
+import { collectingRunner, runCollected } from './support/conformance-runner.js';
+import { serveFetch } from './support/conformance-server.js';
+import { type Mutations, standIn } from './support/conformance-standin.js';
+
+// The suite must be able to fail: each server below breaks one requirement, and the tests named for
+// that requirement must fail on an assertion (not on a crash), while they pass on the unbroken server.
+
+interface Mutant {
+  mutations: Mutations;
+  /** Parts of the names of the tests that must fail. */
+  fails: string[];
+  /** The mode the suite is told; the stand-in runs in `serverMode` (default the same). */
+  mode?: 'reject' | 'wait';
+  serverMode?: 'reject' | 'wait';
+  /** Extra headers the stand-in replays. */
+  replayHeaders?: string[];
+}
+
+const mutants: Record<string, Mutant> = {
+  'never replays (runs every request)': { mutations: { neverReplays: true }, fails: ['a retry replays the status', 'a race of', 'is stored and replayed'] },
+  'replays Set-Cookie and X-Execution': { mutations: { replaysAllHeaders: true }, fails: ['headers outside the allowlist'] },
+  'replays without Idempotent-Replayed': { mutations: { noReplayMarker: true }, fails: ['a retry replays the status', 'is stored and replayed'] },
+  'replays re-encoded JSON instead of the exact bytes': { mutations: { reencodesJson: true }, fails: ['a retry replays the status'] },
+  'leaves the body out of the fingerprint': { mutations: { ignoresBody: true }, fails: ['the same key with another body', 'other bodies compare by their bytes'] },
+  'leaves the path out of the fingerprint': { mutations: { ignoresPath: true }, fails: ['on another path'] },
+  'leaves the method out of the fingerprint': { mutations: { ignoresMethod: true }, fails: ['with another method'] },
+  'compares JSON bodies by their bytes': { mutations: { rawJson: true }, fails: ['JSON bodies compare canonically'] },
+  'stores 5xx answers': { mutations: { storesServerErrors: true }, fails: ['a 5xx answer', 'after a 5xx the key is free'] },
+  'keeps the key claimed after a 5xx': { mutations: { keepsClaimOnError: true }, fails: ['a 5xx answer'] },
+  'stores 409 and 429 answers': { mutations: { storesRetryable: true }, fails: ['a 409 or 429 answer'] },
+  'never stores 4xx answers': { mutations: { forgetsClientErrors: true }, fails: ['a deterministic 4xx answer'] },
+  'keeps the quotes of an sf-string in the key': { mutations: { quotesInKey: true }, fails: ['the sf-string "k" and the bare k', 'sf-string escapes are decoded'] },
+  'compares keys case-insensitively': { mutations: { caseInsensitive: true }, fails: ['keys are case-sensitive'] },
+  'has no claim (read, run, write), reject mode': { mutations: { noClaim: true }, fails: ['a duplicate while the first runs', 'a race of'] },
+  'has no claim (read, run, write), wait mode': { mutations: { noClaim: true }, mode: 'wait', fails: ['a duplicate while the first runs', 'a race of'] },
+  'rejects duplicates although waiting was promised': { mutations: {}, mode: 'wait', serverMode: 'reject', fails: ['a duplicate while the first runs waits', 'a race of'] },
+  'takes a malformed sf-string as a bare key': { mutations: { lenientSyntax: true }, fails: ['a malformed sf-string', 'more than one key field'] },
+  'answers errors as application/json': { mutations: { plainErrors: true }, fails: ['a POST without the key', 'the same key with another body', 'a duplicate while the first runs'] },
+  'runs requests without a key': { mutations: { optionalKey: true }, fails: ['a POST without the key'] },
+  'accepts keys of any length': { mutations: { unlimitedKeys: true }, fails: ['a key over 255 characters'] },
+  'answers 409 without Retry-After': { mutations: { noRetryAfter: true }, fails: ['a duplicate while the first runs'] },
+  'stores a broken or cancelled stream': { mutations: { storesBrokenStreams: true }, fails: ['a stream that fails stores nothing', 'a client that cancels'] },
+  'buffers the first streamed answer': { mutations: { buffersStreams: true }, fails: ['reaches the client as it is produced'] },
+  'puts GET through the idempotency layer': { mutations: { guardsGet: true }, fails: ['GET passes through'] },
+};
+
+async function outcomesOf(mutant: Mutant, onlyFailing: boolean) {
+  const mode = mutant.mode ?? 'reject';
+  const app = createOrdersApp();
+  const served = await serveFetch(standIn(app.handle, { inProgress: mutant.serverMode ?? mode, mutations: mutant.mutations, replayHeaders: mutant.replayHeaders }));
+  try {
+    const runner = collectingRunner();
+    runHttpConformance({ name: 'mutant', url: `${served.origin}/orders`, inProgress: mode, executions: app.executions, ...runner });
+    const tests = onlyFailing ? runner.tests.filter((t) => mutant.fails.some((part) => t.name.includes(part))) : runner.tests;
+    return await runCollected(tests);
+  } finally {
+    await served.close();
+  }
+}
+
+describe('runHttpConformance can fail', () => {
+  it('passes whole on the unbroken stand-in, in reject and in wait mode (the baseline of the mutants)', async () => {
+    for (const mode of ['reject', 'wait'] as const) {
+      const outcomes = await outcomesOf({ mutations: {}, mode, fails: [] }, false);
+      expect(outcomes.length).toBeGreaterThan(20);
+      expect(outcomes.filter((o) => o.error).map((o) => `${o.name}: ${String(o.error)}`)).toEqual([]);
+    }
+  });
+
+  for (const [name, mutant] of Object.entries(mutants)) {
+    it(`catches a server that ${name}`, async () => {
+      const outcomes = await outcomesOf(mutant, true);
+      for (const part of mutant.fails) {
+        const matching = outcomes.filter((o) => o.name.includes(part));
+        expect(matching.length, `tests named "${part}"`).toBeGreaterThan(0);
+        for (const outcome of matching) {
+          expect(outcome.error, `"${outcome.name}" must fail`).toBeDefined();
+          expect(outcome.error, `"${outcome.name}" fails on an assertion: ${String(outcome.error)}`).toBeInstanceOf(AssertionError);
+        }
+      }
+    });
+  }
+});
