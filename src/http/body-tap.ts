@@ -17,6 +17,8 @@ export function tapBody(
       let chunk: Uint8Array;
       try {
         const result = await reader.read();
+        // Cancelled while this read was pending: the cancel gave the claim back already.
+        if (finished) return;
         if (result.done) {
           finished = true;
           await complete(concat(chunks));
