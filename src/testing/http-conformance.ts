@@ -25,6 +25,17 @@ export interface HttpConformanceOptions extends ContractRunner {
   maxKeyLength?: number;
   /** A method the endpoint takes besides POST (through the idempotency layer), for the method-mismatch test. Default PATCH. */
   otherMethod?: string;
+  /**
+   * Request headers that identify two different clients (e.g. two Authorization values), when the
+   * server scopes keys per client (draft section 5): adds a test that one key from each is two
+   * operations. Without it that test is not registered.
+   */
+  clients?: readonly [Record<string, string>, Record<string, string>];
+  /**
+   * Also check oncely's error codes in the problems' `code` member (IDEMPOTENCY_KEY_MISSING,
+   * _INVALID, _REUSED, _IN_USE). For servers built on oncely; other servers leave it off. Default false.
+   */
+  problemCodes?: boolean;
   /** The fetch to use (default globalThis.fetch): lets you run the suite in-process against a handler. */
   fetch?: (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
 }
@@ -46,6 +57,8 @@ interface Send {
   /** Appended to the URL's query. */
   query?: string;
   contentType?: string;
+  /** Extra request headers (a client's identity). */
+  client?: Record<string, string>;
 }
 
 const REPLAYED = 'idempotent-replayed';
@@ -86,7 +99,7 @@ export function runHttpConformance(options: HttpConformanceOptions): void {
   const start = async (request: Send, signal?: AbortSignal): Promise<Response> => {
     const url = await endpoint();
     if (request.query) url.search = url.search ? `${url.search}&${request.query}` : `?${request.query}`;
-    const headers = new Headers();
+    const headers = new Headers(request.client);
     const keys = request.key === null ? [] : typeof request.key === 'string' ? [request.key] : request.key;
     for (const key of keys) headers.append(header, key);
     let body: string | undefined;
@@ -146,19 +159,21 @@ export function runHttpConformance(options: HttpConformanceOptions): void {
   };
 
   const fresh = (label: string) => `${label}-${crypto.randomUUID()}`;
+  const problemCodes = options.problemCodes ?? false;
+  const assertRefused = (answer: Answer, status: number, what: string) => assertProblem(answer, status, what, problemCodes);
 
   describe(`HTTP idempotency conformance: ${options.name} (${mode})`, () => {
     describe('the key (draft section 2.1, syntax)', () => {
       it('a POST without the key is refused: 400 problem+json, nothing runs', async () => {
         const [ran, answer] = await counted(() => send({ key: null, body: { amount: 1 } }));
-        assertProblem(answer, 400, 'missing key');
+        assertRefused(answer, 400, 'missing key');
         assert.equal(ran, 0, 'missing key: the handler did not run');
       });
 
       it('an empty key is refused with 400, nothing runs', async () => {
         for (const key of ['""', '']) {
           const [ran, answer] = await counted(() => send({ key, body: { amount: 1 } }));
-          assertProblem(answer, 400, `key ${JSON.stringify(key)}`);
+          assertRefused(answer, 400, `key ${JSON.stringify(key)}`);
           assert.equal(ran, 0, `key ${JSON.stringify(key)}: the handler did not run`);
         }
       });
@@ -168,7 +183,17 @@ export function runHttpConformance(options: HttpConformanceOptions): void {
         // Unclosed, an escape of neither " nor \, a control character, text after the string.
         for (const key of [`"${id}`, `"${id}\\q"`, `"${id}\tx"`, `"${id}"tail`]) {
           const [ran, answer] = await counted(() => send({ key, body: { amount: 1 } }));
-          assertProblem(answer, 400, `key ${JSON.stringify(key)}`);
+          assertRefused(answer, 400, `key ${JSON.stringify(key)}`);
+          assert.equal(ran, 0, `key ${JSON.stringify(key)}: the handler did not run`);
+        }
+      });
+
+      it('a key outside printable ASCII, quoted or bare, is refused with 400, nothing runs', async () => {
+        const id = crypto.randomUUID();
+        // obs-text (a Latin-1 byte) is the only non-ASCII a header value can carry.
+        for (const key of [`"${id}\u00e9"`, `${id}\u00e9`, `${id}\tx`]) {
+          const [ran, answer] = await counted(() => send({ key, body: { amount: 1 } }));
+          assertRefused(answer, 400, `key ${JSON.stringify(key)}`);
           assert.equal(ran, 0, `key ${JSON.stringify(key)}: the handler did not run`);
         }
       });
@@ -176,14 +201,14 @@ export function runHttpConformance(options: HttpConformanceOptions): void {
       it('more than one key field (a list of strings) is refused with 400, nothing runs', async () => {
         const key = [sfString(fresh('first')), sfString(fresh('second'))];
         const [ran, answer] = await counted(() => send({ key, body: { amount: 1 } }));
-        assertProblem(answer, 400, 'two key fields');
+        assertRefused(answer, 400, 'two key fields');
         assert.equal(ran, 0, 'two key fields: the handler did not run');
       });
 
       it(`a key over ${maxKeyLength} characters is refused with 400; one of ${maxKeyLength} runs`, async () => {
         const long = fresh('k').padEnd(maxKeyLength + 1, 'x');
         const [ran, answer] = await counted(() => send({ key: sfString(long), body: { amount: 1 } }));
-        assertProblem(answer, 400, `a key of ${long.length} characters`);
+        assertRefused(answer, 400, `a key of ${long.length} characters`);
         assert.equal(ran, 0, 'over-long key: the handler did not run');
         const [ranLongest, longest] = await counted(() => send({ key: sfString(long.slice(0, maxKeyLength)), body: { amount: 1 } }));
         assertFirst(longest, 201, `a key of ${maxKeyLength} characters`);
@@ -308,8 +333,8 @@ export function runHttpConformance(options: HttpConformanceOptions): void {
           await send({ key, body: { amount: 18 } }),
           await send({ key, body: { amount: 17 } }),
         ]);
-        assertProblem(reused, 422, 'another body');
-        assertProblem(again, 422, 'the same mismatch, sent again');
+        assertRefused(reused, 422, 'another body');
+        assertRefused(again, 422, 'the same mismatch, sent again');
         assertReplayOf(original, first, 'the original request after the mismatches');
         assert.equal(ran, 0, 'nothing ran');
       });
@@ -320,7 +345,7 @@ export function runHttpConformance(options: HttpConformanceOptions): void {
         const first = await send({ key, body });
         assertFirst(first, 201, 'first request');
         const [ran, other] = await counted(() => retry({ key, body, query: 'variant=other' }));
-        assertProblem(other, 422, 'another path');
+        assertRefused(other, 422, 'another path');
         assert.equal(ran, 0, 'nothing ran');
       });
 
@@ -330,7 +355,7 @@ export function runHttpConformance(options: HttpConformanceOptions): void {
         const first = await send({ key, body });
         assertFirst(first, 201, 'first request');
         const [ran, other] = await counted(() => retry({ key, body, method: otherMethod }));
-        assertProblem(other, 422, `${otherMethod} after POST`);
+        assertRefused(other, 422, `${otherMethod} after POST`);
         assert.equal(ran, 0, 'nothing ran');
       });
 
@@ -354,10 +379,32 @@ export function runHttpConformance(options: HttpConformanceOptions): void {
           await send({ key, body: 'note:  one order' }),
         ]);
         assertReplayOf(replay, first, 'the same bytes');
-        assertProblem(changed, 422, 'one space more');
+        assertRefused(changed, 422, 'one space more');
         assert.equal(ran, 0, 'nothing ran');
       });
     });
+
+    const clients = options.clients;
+    if (clients) {
+      describe('keys per client (draft section 5)', () => {
+        it('one key from two clients is two operations: neither gets the other\'s answer', async () => {
+          const key = sfString(fresh('client'));
+          const body = { amount: 27 };
+          const [ran, [a, b, aAgain, bOther]] = await counted(async () => [
+            await send({ key, body, client: clients[0] }),
+            await send({ key, body, client: clients[1] }),
+            await retry({ key, body, client: clients[0] }),
+            await retry({ key, body: { amount: 28 }, client: clients[1] }),
+          ]);
+          assertFirst(a, 201, 'client A');
+          assertFirst(b, 201, 'client B, same key');
+          assert.notEqual(b.text, a.text, 'client B did not get client A\'s answer');
+          assertReplayOf(aAgain, a, 'client A\'s retry');
+          assertRefused(bOther, 422, 'client B reusing its key with another body');
+          assert.equal(ran, 2, 'one execution per client');
+        });
+      });
+    }
 
     describe('concurrent requests (draft sections 2.6, 2.7)', () => {
       if (mode === 'reject') {
@@ -373,7 +420,7 @@ export function runHttpConformance(options: HttpConformanceOptions): void {
             return [first, duplicate, await retry({ key, body })] as const;
           });
           assertFirst(first, 201, 'first request');
-          assertProblem(duplicate, 409, 'duplicate in flight');
+          assertRefused(duplicate, 409, 'duplicate in flight');
           const retryAfter = duplicate.headers.get('retry-after');
           assert.ok(retryAfter !== null && (/^\d+$/.test(retryAfter) || !Number.isNaN(Date.parse(retryAfter))), `Retry-After is seconds or a date, got ${retryAfter}`);
           assertReplayOf(after, first, 'retry after the first finished');
@@ -408,7 +455,7 @@ export function runHttpConformance(options: HttpConformanceOptions): void {
         for (const answer of answers) {
           if (answer.status >= 200 && answer.status < 300) continue;
           assert.equal(mode, 'reject', `in wait mode every duplicate gets the answer, got ${answer.status}`);
-          assertProblem(answer, 409, 'a refused duplicate');
+          assertRefused(answer, 409, 'a refused duplicate');
         }
       });
     });
@@ -459,8 +506,9 @@ export function runHttpConformance(options: HttpConformanceOptions): void {
     describe('methods outside idempotency', () => {
       it('GET passes through without a key and is never replayed', async () => {
         const url = await endpoint();
-        for (const key of [null, sfString(fresh('get')), sfString(fresh('get'))]) {
-          const headers = key === null ? undefined : { [header]: key };
+        const key = sfString(fresh('get'));
+        for (const sent of [null, key, key]) {
+          const headers = sent === null ? undefined : { [header]: sent };
           const answer = await read(await doFetch(url, { method: 'GET', headers }));
           assert.equal(answer.status, 200, 'GET answers 200');
           assert.equal(answer.headers.get(REPLAYED), null, 'GET is never a replay');
@@ -542,8 +590,11 @@ function isProblem(answer: Answer): boolean {
   return /^application\/problem\+json\b/i.test(answer.headers.get('content-type') ?? '');
 }
 
+/** oncely's error code (problem member `code`) for each refusal status the suite provokes. */
+const CODES: Record<number, string> = { 400: 'IDEMPOTENCY_KEY_(MISSING|INVALID)', 409: 'IDEMPOTENCY_KEY_IN_USE', 422: 'IDEMPOTENCY_KEY_REUSED' };
+
 /** An RFC 9457 problem: its media type, and the members type, title and status (= the HTTP status). */
-function assertProblem(answer: Answer, status: number, what: string): void {
+function assertProblem(answer: Answer, status: number, what: string, codes = false): void {
   assert.equal(answer.status, status, `${what}: status ${status} (body ${answer.text.slice(0, 300)})`);
   assert.ok(isProblem(answer), `${what}: Content-Type application/problem+json, got ${answer.headers.get('content-type')}`);
   const problem = JSON.parse(answer.text) as Record<string, unknown>;
@@ -552,6 +603,7 @@ function assertProblem(answer: Answer, status: number, what: string): void {
   assert.equal(problem.status, status, `${what}: problem member "status" is the HTTP status`);
   if ('detail' in problem) assert.equal(typeof problem.detail, 'string', `${what}: problem member "detail" is a string`);
   assert.equal(answer.headers.get(REPLAYED), null, `${what}: a refusal is not a replay`);
+  if (codes) assert.match(String(problem.code), new RegExp(`^${CODES[status] ?? '-'}$`), `${what}: problem member "code"`);
 }
 
 function sleep(ms: number): Promise<void> {

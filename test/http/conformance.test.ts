@@ -1,15 +1,59 @@
 import { afterAll, beforeAll, describe, it } from 'vitest';
+import { GLOBAL_TENANT } from '../../src/index.js';
 import { runHttpConformance } from '../../src/testing/index.js';
-import { createOrdersApp } from './support/conformance-app.js';
-import { type ServedHandler, serveFetch } from './support/conformance-server.js';
-import { standIn } from './support/conformance-standin.js';
+import { type PrismaLike, freshStore, testDatabases } from '../support/databases.js';
+import { serveExpressConformance } from './support/conformance-express.js';
+import { honoConformanceApp } from './support/conformance-hono.js';
+import { serveFetch } from './support/conformance-server.js';
+import { conformanceTarget } from './support/target.js';
 
-for (const inProgress of ['reject', 'wait'] as const) {
-  let served: ServedHandler | undefined;
-  beforeAll(async () => {
-    const app = createOrdersApp();
-    served = await serveFetch(standIn(app.handle, { inProgress }));
+// runHttpConformance against oncely/http (a fetch handler on node:http), oncely/hono and
+// oncely/express, each with a real PrismaStore, in reject and in wait mode. Keys are scoped per
+// client by the X-Client header, so the per-client test runs too.
+
+const CLIENTS = [{ 'x-client': 'alice' }, { 'x-client': 'bob' }] as const;
+const MODES = ['reject', 'wait'] as const;
+
+interface Served {
+  origin: string;
+  close(): Promise<void>;
+}
+
+/** One suite: its own store table and server, started before its tests and closed after. */
+function conformance(name: string, db: ReturnType<typeof testDatabases>[number], inProgress: (typeof MODES)[number], serve: (store: Awaited<ReturnType<typeof freshStore>>['store']) => Promise<Served>) {
+  describe(name, () => {
+    let served: Served | undefined;
+    let client: PrismaLike | undefined;
+    beforeAll(async () => {
+      const fresh = await freshStore(db);
+      client = fresh.client;
+      served = await serve(fresh.store);
+    });
+    afterAll(async () => {
+      await served?.close();
+      await client?.$disconnect();
+    });
+    runHttpConformance({ name, url: () => `${served?.origin}/orders`, inProgress, clients: CLIENTS, problemCodes: true, describe, it });
   });
-  afterAll(async () => served?.close());
-  runHttpConformance({ name: 'stand-in', url: () => `${served?.origin}/orders`, inProgress, describe, it });
+}
+
+const databases = testDatabases().filter((db) => db.name === 'sqlite' || db.name === 'postgresql');
+const sqlite = databases.find((db) => db.name === 'sqlite');
+if (!sqlite) throw new Error('SQLite is always available');
+
+for (const db of databases) {
+  for (const inProgress of MODES) {
+    conformance(`oncely/http on node:http, PrismaStore on ${db.name}`, db, inProgress, (store) =>
+      serveFetch(conformanceTarget({ store, inProgress, tenant: (request) => request.headers.get('x-client') ?? GLOBAL_TENANT }).fetch),
+    );
+  }
+}
+
+for (const inProgress of MODES) {
+  conformance('oncely/hono, PrismaStore on sqlite', sqlite, inProgress, (store) =>
+    serveFetch(honoConformanceApp({ store, inProgress, tenant: (c) => c.req.header('x-client') ?? GLOBAL_TENANT }).fetch),
+  );
+  conformance('oncely/express, PrismaStore on sqlite', sqlite, inProgress, (store) =>
+    serveExpressConformance({ store, inProgress, tenant: (req) => req.get('x-client') ?? GLOBAL_TENANT }),
+  );
 }

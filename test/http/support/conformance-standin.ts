@@ -8,6 +8,8 @@ export interface Mutations {
   neverReplays?: boolean;
   /** Replays every header of the first answer (Set-Cookie, X-Execution). */
   replaysAllHeaders?: boolean;
+  /** Replays Content-Type and no other header. */
+  replaysContentTypeOnly?: boolean;
   /** Replays a JSON body re-encoded (same value, other bytes). */
   reencodesJson?: boolean;
   /** A 5xx leaves the key claimed (never released). */
@@ -38,6 +40,8 @@ export interface Mutations {
   plainErrors?: boolean;
   /** A request without a key runs (as if the key were optional). */
   optionalKey?: boolean;
+  /** Bare keys may hold any character. */
+  anyCharacters?: boolean;
   /** No length limit on keys. */
   unlimitedKeys?: boolean;
   /** 409 without Retry-After. */
@@ -48,12 +52,16 @@ export interface Mutations {
   buffersStreams?: boolean;
   /** GET goes through the idempotency layer too. */
   guardsGet?: boolean;
+  /** Keys of all clients meet (the client header is ignored). */
+  ignoresClient?: boolean;
 }
 
 export interface StandInOptions {
   header?: string;
   inProgress?: 'reject' | 'wait';
   replayHeaders?: string[];
+  /** A request header naming the client: keys of different clients never meet. */
+  clientHeader?: string;
   mutations?: Mutations;
 }
 
@@ -85,8 +93,10 @@ export function standIn(handler: (request: Request) => Promise<Response>, option
     if (!['POST', 'PATCH'].includes(request.method) && !m.guardsGet) return handler(request);
     const raw = request.headers.get(header);
     if (raw === null) return m.optionalKey ? handler(request) : problem(400, 'Idempotency-Key is missing');
-    const key = parseKey(raw, m);
-    if (key === undefined) return problem(400, 'Idempotency-Key is invalid');
+    const parsed = parseKey(raw, m);
+    if (parsed === undefined) return problem(400, 'Idempotency-Key is invalid');
+    const client = options.clientHeader && !m.ignoresClient ? (request.headers.get(options.clientHeader) ?? '') : '';
+    const key = JSON.stringify([client, parsed]);
     const body = new Uint8Array(await request.arrayBuffer());
     const fingerprint = fingerprintOf(request, body, m);
     const rerun = () => handler(new Request(request.url, { method: request.method, headers: request.headers, body: body.byteLength ? body : undefined }));
@@ -128,7 +138,8 @@ export function standIn(handler: (request: Request) => Promise<Response>, option
         if (!m.keepsClaimOnError) release();
         return response;
       }
-      const headers = [...response.headers].filter(([name]) => m.replaysAllHeaders || replayHeaders.has(name));
+      const kept = m.replaysContentTypeOnly ? new Set(['content-type']) : replayHeaders;
+      const headers = [...response.headers].filter(([name]) => m.replaysAllHeaders || kept.has(name));
       if (m.replaysAllHeaders) for (const cookie of response.headers.getSetCookie()) headers.push(['set-cookie', cookie]);
       const answerOf = (body: Uint8Array) => ({ status: response.status, headers: dedupe(headers), body });
       if (!response.body) {
@@ -219,7 +230,7 @@ function parseKey(raw: string, m: Mutations): string | undefined {
     key = parsed ?? value;
   }
   const max = m.unlimitedKeys ? Infinity : 255;
-  if (key.length < 1 || key.length > max || !/^[\x20-\x7e]+$/.test(key) || key.startsWith(' ') || key.endsWith(' ')) return undefined;
+  if (key.length < 1 || key.length > max || (!m.anyCharacters && !/^[\x20-\x7e]+$/.test(key)) || key.startsWith(' ') || key.endsWith(' ')) return undefined;
   return m.caseInsensitive ? key.toLowerCase() : key;
 }
 
