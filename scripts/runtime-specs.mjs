@@ -155,7 +155,8 @@ function nodeBinary(major) {
 
 function run(command, args) {
   return new Promise((resolve) => {
-    execFile(command, args, { cwd: root, timeout: RUN_TIMEOUT_MS, maxBuffer: 16 * 1024 * 1024, env: { ...process.env, NO_COLOR: '1' } }, (error, stdout, stderr) => {
+    // From the bundle's directory: no package.json or deno.json of the checkout for the runtime to act on.
+    execFile(command, args, { cwd: path.dirname(args.at(-1)), timeout: RUN_TIMEOUT_MS, maxBuffer: 16 * 1024 * 1024, env: { ...process.env, NO_COLOR: '1' } }, (error, stdout, stderr) => {
       resolve({ error, stdout: String(stdout), stderr: String(stderr) });
     });
   });
@@ -207,7 +208,8 @@ async function runOne(target, bundles) {
       return { version: versionOf(bin, ['--version']).split('\n')[0].replace(/^deno /, '').split(' ')[0], report: await runProcess(bin, ['run', '--no-prompt', ...DENO_PERMISSIONS, file]) };
     }
     case 'workerd':
-      return { version: lockedVersion('workerd'), report: await runWorkerd(file) };
+      // The npm package's version, and the binary's own (Miniflare runs this one).
+      return { version: `${lockedVersion('workerd')} (${versionOf(path.join(root, 'node_modules/.bin/workerd'), ['--version'])})`, report: await runWorkerd(file) };
     default:
       throw new Error(`unknown runtime ${target.runtime}`);
   }
