@@ -19,7 +19,7 @@ export interface ConformanceTarget {
   executions(): number;
 }
 
-interface Order {
+export interface Order {
   amount?: unknown;
   status?: unknown;
   delayMs?: unknown;
@@ -27,33 +27,46 @@ interface Order {
   fail?: unknown;
 }
 
-const CHUNKS = 3;
-const CHUNK_GAP_MS = 20;
+export const CHUNKS = 3;
+export const CHUNK_GAP_MS = 20;
 
 export function conformanceTarget(options: HttpIdempotencyOptions<Request, unknown>): ConformanceTarget {
+  const endpoint = targetEndpoint();
+  const guarded = idempotent(endpoint.fetch, options);
+  return { fetch: (request) => guarded(request), executions: endpoint.executions };
+}
+
+/** The endpoint's own logic without idempotency (for the Hono and Express targets, which add their middleware). */
+export function targetEndpoint(): ConformanceTarget {
   let executions = 0;
-  const guarded = idempotent(async (request: Request) => {
+  const fetch = async (request: Request) => {
     if (request.method === 'GET') return json(200, { executions });
     executions += 1;
     const execution = executions;
     const order = await orderOf(request);
-    const delayMs = typeof order.delayMs === 'number' ? order.delayMs : 0;
-    if (delayMs > 0) await sleep(delayMs);
-    const id = crypto.randomUUID();
-    const amount = typeof order.amount === 'number' ? order.amount : 0;
-    const status = typeof order.status === 'number' ? order.status : 201;
-    const text = JSON.stringify({ id, amount, execution });
-    const headers = new Headers({
-      'Content-Type': 'application/json',
-      Location: `/orders/${id}`,
-      ETag: `"${id}"`,
-      'X-Execution': String(execution),
-      'Set-Cookie': `s=${id}`,
-    });
+    const { status, headers, text } = await executeOrder(order, execution);
     if (order.stream !== true && order.fail !== true) return new Response(text, { status, headers });
     return new Response(chunked(text, order.fail === true), { status, headers });
-  }, options);
-  return { fetch: (request) => guarded(request), executions: () => executions };
+  };
+  return { fetch, executions: () => executions };
+}
+
+/** One execution's answer: waits `delayMs`, then the status, headers and body text of the contract. */
+export async function executeOrder(order: Order, execution: number): Promise<{ status: number; headers: Headers; text: string }> {
+  const delayMs = typeof order.delayMs === 'number' ? order.delayMs : 0;
+  if (delayMs > 0) await sleep(delayMs);
+  const id = crypto.randomUUID();
+  const amount = typeof order.amount === 'number' ? order.amount : 0;
+  const status = typeof order.status === 'number' ? order.status : 201;
+  const text = JSON.stringify({ id, amount, execution });
+  const headers = new Headers({
+    'Content-Type': 'application/json',
+    Location: `/orders/${id}`,
+    ETag: `"${id}"`,
+    'X-Execution': String(execution),
+    'Set-Cookie': `s=${id}`,
+  });
+  return { status, headers, text };
 }
 
 async function orderOf(request: Request): Promise<Order> {
@@ -88,6 +101,6 @@ function json(status: number, value: unknown): Response {
   return new Response(JSON.stringify(value), { status, headers: { 'Content-Type': 'application/json' } });
 }
 
-function sleep(ms: number): Promise<void> {
+export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
