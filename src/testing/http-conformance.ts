@@ -370,6 +370,16 @@ export function runHttpConformance(options: HttpConformanceOptions): void {
         assert.equal(ran, 0, 'nothing ran');
       });
 
+      it('+json media types compare canonically too', async () => {
+        const key = sfString(fresh('plus-json'));
+        const contentType = 'application/merge-patch+json';
+        const first = await send({ key, body: '{"amount":29,"note":"x"}', contentType });
+        assertFirst(first, 201, 'first request');
+        const [ran, replay] = await counted(() => retry({ key, body: '{ "note": "x", "amount": 29 }', contentType }));
+        assertReplayOf(replay, first, 'the same +json value, reordered');
+        assert.equal(ran, 0, 'nothing ran');
+      });
+
       it('other bodies compare by their bytes: the same bytes replay, other bytes are refused with 422', async () => {
         const key = sfString(fresh('bytes'));
         const first = await send({ key, body: 'note: one order' });
@@ -410,7 +420,7 @@ export function runHttpConformance(options: HttpConformanceOptions): void {
       if (mode === 'reject') {
         it('a duplicate while the first runs is refused: 409 problem+json with Retry-After; the retry after it gets the first answer', async () => {
           const key = sfString(fresh('inflight'));
-          const body = { amount: 22, delayMs: 600 };
+          const body = { amount: 22, delayMs: 1000 };
           const [ran, [first, duplicate, after]] = await counted(async () => {
             const before = await executions();
             const running = send({ key, body });
@@ -429,7 +439,7 @@ export function runHttpConformance(options: HttpConformanceOptions): void {
       } else {
         it('a duplicate while the first runs waits for it and gets its answer, replayed', async () => {
           const key = sfString(fresh('inflight'));
-          const body = { amount: 22, delayMs: 600 };
+          const body = { amount: 22, delayMs: 1000 };
           const [ran, [first, duplicate]] = await counted(async () => {
             const before = await executions();
             const running = send({ key, body });
@@ -440,6 +450,22 @@ export function runHttpConformance(options: HttpConformanceOptions): void {
           assertFirst(first, 201, 'first request');
           assertReplayOf(duplicate, first, 'duplicate in flight');
           assert.equal(ran, 1, 'one execution');
+        });
+
+        it('a duplicate waiting on a first request that ends in a 5xx runs itself (the key was released)', async () => {
+          const key = sfString(fresh('inflight-503'));
+          const body = { amount: 30, status: 503, delayMs: 600 };
+          const [ran, [first, duplicate]] = await counted(async () => {
+            const before = await executions();
+            const running = send({ key, body });
+            await untilExecuting(before);
+            const duplicate = await send({ key, body });
+            return [await running, duplicate] as const;
+          });
+          assertFirst(first, 503, 'first request');
+          assertFirst(duplicate, 503, 'the waiting duplicate, run after the release');
+          assert.notEqual(duplicate.text, first.text, 'the duplicate has its own answer');
+          assert.equal(ran, 2, 'the duplicate ran');
         });
       }
 

@@ -31,6 +31,8 @@ const mutants: Record<string, Mutant> = {
   'leaves the path out of the fingerprint': { mutations: { ignoresPath: true }, fails: ['on another path'] },
   'leaves the method out of the fingerprint': { mutations: { ignoresMethod: true }, fails: ['with another method'] },
   'compares JSON bodies by their bytes': { mutations: { rawJson: true }, fails: ['JSON bodies compare canonically'] },
+  'compares only application/json canonically': { mutations: { plainJsonOnly: true }, fails: ['+json media types compare canonically'] },
+  'answers 409 to a waiter whose first request released the key': { mutations: { waiterGivesUp: true }, mode: 'wait', fails: ['a duplicate waiting on a first request that ends in a 5xx'] },
   'stores 5xx answers': { mutations: { storesServerErrors: true }, fails: ['a 5xx answer', 'after a 5xx the key is free'] },
   'keeps the key claimed after a 5xx': { mutations: { keepsClaimOnError: true }, fails: ['a 5xx answer'] },
   'stores 409 and 429 answers': { mutations: { storesRetryable: true }, fails: ['a 409 or 429 answer'] },

@@ -22,6 +22,10 @@ export interface Mutations {
   ignoresMethod?: boolean;
   /** JSON bodies compared by their bytes. */
   rawJson?: boolean;
+  /** Only application/json is compared canonically (not +json types). */
+  plainJsonOnly?: boolean;
+  /** In wait mode, a waiter whose first request released the key answers 409 instead of running. */
+  waiterGivesUp?: boolean;
   /** 5xx answers stored. */
   storesServerErrors?: boolean;
   /** 409 and 429 answers stored. */
@@ -111,6 +115,7 @@ export function standIn(handler: (request: Request) => Promise<Response>, option
         if (!m.noClaim) {
           if (options.inProgress === 'wait') {
             await entry.settled;
+            if (m.waiterGivesUp && !entries.get(key)?.answer) return problem(409, 'A request is outstanding for this Idempotency-Key', { 'retry-after': '1' });
             continue;
           }
           return problem(409, 'A request is outstanding for this Idempotency-Key', m.noRetryAfter ? {} : { 'retry-after': '1' });
@@ -261,7 +266,8 @@ function fingerprintOf(request: Request, body: Uint8Array, m: Mutations): string
   let content = '';
   if (!m.ignoresBody) {
     content = Buffer.from(body).toString('base64');
-    if (!m.rawJson && JSON_TYPE.test(request.headers.get('content-type') ?? '')) {
+    const type = request.headers.get('content-type') ?? '';
+    if (!m.rawJson && (m.plainJsonOnly ? /^application\/json\b/i : JSON_TYPE).test(type)) {
       try {
         content = canonical(JSON.parse(new TextDecoder().decode(body)));
       } catch {
