@@ -19,6 +19,9 @@ export const entries = {
   'client-react-query': 'src/client/react-query.ts',
   'client-trpc': 'src/client/trpc.ts',
   otel: 'src/otel/index.ts',
+  http: 'src/http/index.ts',
+  hono: 'src/hono/index.ts',
+  express: 'src/express/index.ts',
 };
 
 export default defineConfig([{

@@ -46,6 +46,8 @@ const PEERS = [
   '@tanstack/query-core', '@tanstack/react-query', 'react', '@types/react', 'vitest',
   // The PostgreSQL and MariaDB quickstarts' driver adapters.
   '@prisma/adapter-pg', 'pg', '@types/pg', '@prisma/adapter-mariadb', 'mariadb',
+  // oncely/hono and oncely/express snippets.
+  'hono', 'express', '@types/express',
 ];
 
 /** The Prisma providers, each with its schema folder test/consumer/schema/<provider> and client generated/<provider>. */

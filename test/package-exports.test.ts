@@ -50,6 +50,33 @@ describe('package exports', () => {
     expect(out).toBe('1 true');
   });
 
+  it('oncely/http, oncely/hono and oncely/express run through the built package, as ESM and CommonJS', () => {
+    const script = (load: string) => `${load}
+      const store = new MemoryStore();
+      let runs = 0;
+      const handler = idempotent(async () => new Response(String(++runs), { status: 201 }), { store });
+      const send = () => handler(new Request('http://x/o', { method: 'POST', headers: { 'Idempotency-Key': '"k"', 'Content-Type': 'application/json' }, body: '{}' }));
+      const first = await send(); await first.text();
+      const again = await send();
+      const app = new Hono().post('/o', hono({ store: new MemoryStore() }), (c) => c.text(String(++runs), 201));
+      const viaHono = await app.request('/o', { method: 'POST', headers: { 'Idempotency-Key': 'h' }, body: 'x' });
+      console.log(await again.text(), again.headers.get('idempotent-replayed'), runs, await viaHono.text(), typeof express({ store }), typeof idempotencyOf);`;
+    const esm = run(
+      `import { MemoryStore } from 'oncely'; import { idempotent } from 'oncely/http'; import { idempotency as hono } from 'oncely/hono';
+       import { idempotency as express, idempotencyOf } from 'oncely/express'; import { Hono } from 'hono';
+       ${script('')}`,
+      'module',
+    );
+    expect(esm).toBe('1 true 2 2 function function');
+    const cjs = run(
+      `(async () => { const { MemoryStore } = require('oncely'); const { idempotent } = require('oncely/http'); const { idempotency: hono } = require('oncely/hono');
+       const { idempotency: express, idempotencyOf } = require('oncely/express'); const { Hono } = require('hono');
+       ${script('')} })();`,
+      'commonjs',
+    );
+    expect(cjs).toBe('1 true 2 2 function function');
+  });
+
   it('ships type declarations for every subpath in both module systems', () => {
     for (const entry of Object.values(pkg.exports)) {
       if (typeof entry === 'string') continue;
