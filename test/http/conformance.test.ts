@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, it } from 'vitest';
-import { GLOBAL_TENANT } from '../../src/index.js';
+import { GLOBAL_TENANT, MemoryStore } from '../../src/index.js';
 import { runHttpConformance } from '../../src/testing/index.js';
 import { type PrismaLike, freshStore, testDatabases } from '../support/databases.js';
 import { serveExpressConformance } from './support/conformance-express.js';
@@ -18,6 +18,26 @@ interface Served {
   origin: string;
   close(): Promise<void>;
 }
+
+// The suite's own options: another key header, a bigger race, the executions read in process.
+describe('oncely/http with header X-Idempotency-Key, MemoryStore', () => {
+  const target = conformanceTarget({ store: new MemoryStore(), header: 'X-Idempotency-Key' });
+  let served: Served | undefined;
+  beforeAll(async () => {
+    served = await serveFetch(target.fetch);
+  });
+  afterAll(async () => served?.close());
+  runHttpConformance({
+    name: 'oncely/http, X-Idempotency-Key',
+    url: () => `${served?.origin}/orders`,
+    header: 'X-Idempotency-Key',
+    executions: target.executions,
+    raceSize: 50,
+    problemCodes: true,
+    describe,
+    it,
+  });
+});
 
 /** One suite: its own store table and server, started before its tests and closed after. */
 function conformance(name: string, db: ReturnType<typeof testDatabases>[number], inProgress: (typeof MODES)[number], serve: (store: Awaited<ReturnType<typeof freshStore>>['store']) => Promise<Served>) {
