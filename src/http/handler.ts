@@ -1,4 +1,5 @@
 import type { HeldClaim } from '../core/call.js';
+import { ConfigurationError } from '../core/errors.js';
 import { toResponse } from './answer.js';
 import { tapBody } from './body-tap.js';
 import { attachContext } from './context.js';
@@ -39,6 +40,7 @@ export function factsOf(request: Request): RequestFacts<Request> {
     method: request.method,
     header: (name) => request.headers.get(name),
     input: async () => {
+      if (request.bodyUsed) throw new ConfigurationError('oncely/http: the request body was read before idempotent() could fingerprint it; wrap the handler before anything reads the body.');
       const bytes = request.body === null ? new Uint8Array(0) : new Uint8Array(await request.clone().arrayBuffer());
       return requestInput(request.method, pathOf(request.url), request.headers.get('content-type'), bytes);
     },

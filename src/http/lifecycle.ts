@@ -55,7 +55,9 @@ export async function openRequest<R>(config: HttpConfig<R>, facts: RequestFacts<
     if (begun.replayed) return { kind: 'answer', answer: answerOf(begun.execution.outcome), replayed: true };
     return { kind: 'run', claim: begun, idempotency: contextFromClaim(begun.context, operation) };
   } catch (error) {
-    if (error instanceof IdempotencyError) return { kind: 'answer', answer: problemAnswer(error), replayed: false };
+    // A misconfiguration (a tenant callback returning '', a body read before) is thrown, so that
+    // the framework logs it, rather than hidden in a 500 problem.
+    if (error instanceof IdempotencyError && error.code !== 'IDEMPOTENCY_CONFIGURATION') return { kind: 'answer', answer: problemAnswer(error), replayed: false };
     throw error;
   }
 }

@@ -353,6 +353,15 @@ describe('oncely/http: pass-through, scope and context', () => {
     expect(seen.slice(3)).toEqual(['env', 7, { a: 1 }]);
   });
 
+  it('throws misconfigurations instead of answering: a tenant callback returning nothing, a body read before', async () => {
+    const handler = idempotent(async () => new Response('ran'), { store: new MemoryStore(), tenant: () => '' });
+    await expect(handler(request({ key: 'k', body: {} }))).rejects.toMatchObject({ code: 'IDEMPOTENCY_CONFIGURATION' });
+    const plain = idempotent(async () => new Response('ran'), { store: new MemoryStore() });
+    const read = request({ key: 'k', body: {} });
+    await read.text();
+    await expect(plain(read)).rejects.toThrow(/body was read before/);
+  });
+
   it('refuses bad options at creation', () => {
     expect(() => idempotent(async () => new Response(), {} as HttpIdempotencyOptions)).toThrow(/store/);
     expect(() => idempotent(async () => new Response(), { store: new MemoryStore(), header: 'bad header' })).toThrow(/header/);
