@@ -32,3 +32,17 @@ for (const provider of ['sqlite', 'postgresql', 'mysql']) {
   execFileSync(process.execPath, [cli, 'generate', '--schema', schemaDir], { stdio: ['ignore', 'ignore', 'inherit'], env });
   console.log(`prisma generate: generated/${provider}`);
 }
+
+// The Cloudflare Worker example's client (examples/worker): SQLite for D1, built for workerd
+// (the query compiler as a WASM module instead of Node's loader).
+const workerSchemaDir = join('generated', 'schema', 'worker');
+rmSync(workerSchemaDir, { recursive: true, force: true });
+mkdirSync(workerSchemaDir, { recursive: true });
+writeFileSync(
+  join(workerSchemaDir, 'schema.prisma'),
+  'generator client {\n  provider = "prisma-client"\n  output   = "../../worker"\n  runtime  = "workerd"\n}\n\ndatasource db {\n  provider = "sqlite"\n}\n',
+);
+copyFileSync(join('prisma', 'sqlite', 'oncely.prisma'), join(workerSchemaDir, 'oncely.prisma'));
+copyFileSync(join('examples', 'worker', 'prisma', 'worker.prisma'), join(workerSchemaDir, 'worker.prisma'));
+execFileSync(process.execPath, [cli, 'generate', '--schema', workerSchemaDir], { stdio: ['ignore', 'ignore', 'inherit'], env });
+console.log('prisma generate: generated/worker');

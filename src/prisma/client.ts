@@ -40,3 +40,13 @@ export function detectProvider(client: unknown): Provider | undefined {
   if (active === 'sqlite') return 'sqlite';
   return undefined;
 }
+
+/**
+ * Whether the client reaches Cloudflare D1 through `@prisma/adapter-d1`. D1 has no interactive
+ * transactions: Prisma's `$transaction(fn)` throws there, and the adapter's commit and rollback do
+ * nothing. Read structurally from the client (the adapter it was built with).
+ */
+export function isD1Client(client: unknown): boolean {
+  const adapter = (client as { _engineConfig?: { adapter?: { adapterName?: unknown } } })?._engineConfig?.adapter;
+  return adapter?.adapterName === '@prisma/adapter-d1';
+}

@@ -1,7 +1,7 @@
 import { ConfigurationError } from '../core/errors.js';
 import type { IdempotencyRecord, RecordScope, RecordStatus } from '../core/record.js';
 import type { Completion, CreateOrGet, StepRecord, TransactionScope, TransactionalStore } from '../core/store.js';
-import { type InteractiveTransaction, type PrismaClientLike, type Provider, type TransactionClientOf, detectProvider } from './client.js';
+import { type InteractiveTransaction, type PrismaClientLike, type Provider, type TransactionClientOf, detectProvider, isD1Client } from './client.js';
 import { type Statements, buildStatements } from './dialect.js';
 import { type DriverPoolLike, poolRunner } from './pool.js';
 import { type StatementRunner, prismaRunner, queryingClient } from './runner.js';
@@ -13,6 +13,12 @@ import { parseSteps, stepCountPatterns, stepElement } from './steps.js';
 import { databaseErrorCode, isTransientConflict, retryTransient } from './transient.js';
 
 const WORK_SAVEPOINT = 'oncely_work';
+
+// Prisma's own error there ("does not support interactive transactions") would surface as a 503
+// the client retries forever; this names the limit and what runs instead.
+const D1_NO_TRANSACTIONS =
+  'PrismaStore: Cloudflare D1 (@prisma/adapter-d1) has no interactive transactions, so transactional mode (`transactional: true`) ' +
+  'and database steps (`databaseStep`) cannot run on it. Use lease mode (the default) and `step()`; see docs/workers.md.';
 
 /** A transaction rolled back because its claim statement deadlocked (see transaction()). */
 class ClaimConflict extends Error {
@@ -141,6 +147,8 @@ export class PrismaStore<TClient extends PrismaClientLike = PrismaClientLike> im
     }
     const table = options.table ?? 'oncely_idempotency';
     if (!IDENTIFIER.test(table)) throw new ConfigurationError(`PrismaStore: "${table}" is not a plain table name.`);
+    // `transaction` only configures transactional mode, which D1 cannot run: refuse it up front.
+    if (options.transaction !== undefined && isD1Client(options.client)) throw new ConfigurationError(D1_NO_TRANSACTIONS);
     this.client = options.client;
     this.options = options;
     this.provider = provider;
@@ -220,6 +228,7 @@ export class PrismaStore<TClient extends PrismaClientLike = PrismaClientLike> im
    * through. SQLite serializes transactions.
    */
   async transaction<R>(fn: (store: TransactionScope, tx: TransactionClientOf<TClient>) => Promise<R>): Promise<R> {
+    if (isD1Client(this.client)) throw new ConfigurationError(D1_NO_TRANSACTIONS);
     const begin = this.client.$transaction as InteractiveTransaction | undefined;
     if (typeof begin !== 'function') {
       throw new ConfigurationError('PrismaStore: transactional mode needs a full PrismaClient (with $transaction), not a transaction client.');

@@ -1,0 +1,154 @@
+// The Worker example in workerd (Miniflare) on D1: retries of one checkout, one after another and
+// all at once, charge the fake provider once per Idempotency-Key and get the first answer back
+// with the replay marker. The provider never deduplicates: it counts, so a second run shows.
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Charge, type RunningWorker, checkout, ledger, startHarness } from './worker-under-test.js';
+
+let worker: RunningWorker;
+
+beforeAll(async () => {
+  worker = await startHarness();
+});
+
+afterAll(async () => {
+  await worker?.dispose();
+});
+
+interface Answer {
+  status: number;
+  body: string;
+  location: string | null;
+  contentType: string | null;
+  replayed: string | null;
+}
+
+async function answer(response: Response): Promise<Answer> {
+  return {
+    status: response.status,
+    body: await response.text(),
+    location: response.headers.get('Location'),
+    contentType: response.headers.get('Content-Type'),
+    replayed: response.headers.get('Idempotent-Replayed'),
+  };
+}
+
+/** The provider key the checkout charged with, as its answer says. */
+function chargeKeyOf(a: Answer): string {
+  const key = (JSON.parse(a.body) as { chargeKey?: unknown }).chargeKey;
+  if (typeof key !== 'string') throw new Error(`no chargeKey in ${a.body}`);
+  return key;
+}
+
+/** Throws unless the provider saw exactly one charge request for each charge key. */
+function assertOneChargePerKey(charges: Map<string, Charge>, chargeKeys: string[]): void {
+  for (const key of chargeKeys) {
+    const requests = charges.get(key)?.requests ?? 0;
+    if (requests !== 1) throw new Error(`${key}: the provider received ${requests} charge requests, expected exactly 1`);
+  }
+}
+
+/** The first answer ran the checkout; every other is the same answer, marked as a replay. */
+function assertSameAnswerReplayed(answers: Answer[]): void {
+  const first = answers.filter((a) => a.replayed === null);
+  expect(first, 'exactly one answer came from running the checkout').toHaveLength(1);
+  const original = first[0]!;
+  expect(original.status).toBe(201);
+  expect(JSON.parse(original.body)).toMatchObject({ amount: expect.any(Number), orderId: expect.any(String) });
+  for (const a of answers) {
+    expect(a.status).toBe(original.status);
+    expect(a.body).toBe(original.body);
+    expect(a.location).toBe(original.location);
+    expect(a.contentType).toBe(original.contentType);
+    if (a !== original) expect(a.replayed).toBe('true');
+  }
+}
+
+describe('Worker example on D1 (workerd through Miniflare)', () => {
+  it('sequential retries of one key: one charge, the same answer replayed every time', async () => {
+    const key = `seq-${randomUUID()}`;
+    const answers: Answer[] = [];
+    for (let i = 0; i < 5; i++) answers.push(await answer(await checkout(worker, key, { amount: 1250 })));
+    assertSameAnswerReplayed(answers);
+    expect(answers[0]!.replayed).toBeNull();
+    assertOneChargePerKey(await ledger(worker), [chargeKeyOf(answers[0]!)]);
+    // In D1, read straight through the binding: one completed record, its charge step recorded.
+    const rows = await worker.db.prepare('SELECT status, steps FROM oncely_idempotency WHERE operation = ? AND "key" = ?').bind('checkout', key).all<{ status: string; steps: string }>();
+    expect(rows.results).toHaveLength(1);
+    expect(rows.results[0]!.status).toBe('completed');
+    expect(JSON.parse(rows.results[0]!.steps)).toEqual([expect.objectContaining({ index: 0, name: 'charge', kind: 'external' })]);
+  });
+
+  it('20 concurrent duplicates while the first runs: one charge, all get its answer', async () => {
+    const key = `conc-${randomUUID()}`;
+    const responses = await Promise.all(Array.from({ length: 20 }, () => checkout(worker, key, { amount: 990, delayMs: 300 })));
+    const answers = await Promise.all(responses.map(answer));
+    assertSameAnswerReplayed(answers);
+    assertOneChargePerKey(await ledger(worker), [chargeKeyOf(answers[0]!)]);
+  });
+
+  it('8 keys with 6 concurrent retries each: one charge per key, a distinct order per key', async () => {
+    const keys = Array.from({ length: 8 }, (_, i) => `many-${i}-${randomUUID()}`);
+    const perKey = await Promise.all(
+      keys.map(async (key) => Promise.all((await Promise.all(Array.from({ length: 6 }, () => checkout(worker, key, { amount: 100, delayMs: 50 })))).map(answer))),
+    );
+    for (const answers of perKey) assertSameAnswerReplayed(answers);
+    expect(new Set(perKey.map((answers) => JSON.parse(answers[0]!.body).orderId)).size).toBe(keys.length);
+    const chargeKeys = perKey.map((answers) => chargeKeyOf(answers[0]!));
+    expect(new Set(chargeKeys).size, 'one provider key per idempotency key').toBe(keys.length);
+    assertOneChargePerKey(await ledger(worker), chargeKeys);
+  });
+
+  it('the key as a Structured Field string ("abc") and bare (abc) is one key', async () => {
+    const key = `sf-${randomUUID()}`;
+    const bare = await answer(await checkout(worker, key, { amount: 300 }));
+    const quoted = await answer(await checkout(worker, `"${key}"`, { amount: 300 }));
+    assertSameAnswerReplayed([bare, quoted]);
+    assertOneChargePerKey(await ledger(worker), [chargeKeyOf(bare)]);
+  });
+
+  it('the same key with another body: 422 problem details, no second charge', async () => {
+    const key = `reuse-${randomUUID()}`;
+    const first = await answer(await checkout(worker, key, { amount: 500 }));
+    expect(first.status).toBe(201);
+    const reused = await checkout(worker, key, { amount: 501 });
+    expect(reused.status).toBe(422);
+    expect(reused.headers.get('Content-Type')).toMatch(/^application\/problem\+json/);
+    expect(await reused.json()).toMatchObject({ status: 422, code: 'IDEMPOTENCY_KEY_REUSED' });
+    expect(reused.headers.get('Idempotent-Replayed')).toBeNull();
+    assertOneChargePerKey(await ledger(worker), [chargeKeyOf(first)]);
+  });
+
+  it('no key: 400 problem details, nothing charged', async () => {
+    const before = (await ledger(worker)).size;
+    const missing = await checkout(worker, undefined, { amount: 500 });
+    expect(missing.status).toBe(400);
+    expect(await missing.json()).toMatchObject({ status: 400, code: 'IDEMPOTENCY_KEY_MISSING' });
+    expect((await ledger(worker)).size).toBe(before);
+  });
+
+  it('after the retention ends, the same key runs again (answers kept 1 s on this route)', async () => {
+    const key = `expiry-${randomUUID()}`;
+    const first = await answer(await checkout(worker, key, { amount: 700 }, '/short-retention/checkout'));
+    const replay = await answer(await checkout(worker, key, { amount: 700 }, '/short-retention/checkout'));
+    assertSameAnswerReplayed([first, replay]);
+    await new Promise((resolve) => setTimeout(resolve, 1_300));
+    const after = await answer(await checkout(worker, key, { amount: 700 }, '/short-retention/checkout'));
+    expect(after.status).toBe(201);
+    expect(after.replayed).toBeNull();
+    expect(JSON.parse(after.body).orderId).not.toBe(JSON.parse(first.body).orderId);
+    // The provider key is derived from the idempotency key: the new run charges under the same one.
+    expect(chargeKeyOf(after)).toBe(chargeKeyOf(first));
+    expect((await ledger(worker)).get(chargeKeyOf(first))?.requests).toBe(2);
+  });
+
+  it('control: the same checkout without oncely charges once per request, and the check above catches it', async () => {
+    const key = `control-${randomUUID()}`;
+    const responses = await Promise.all(Array.from({ length: 5 }, () => checkout(worker, key, { amount: 100, delayMs: 50 }, '/unguarded/checkout')));
+    expect(responses.map((r) => r.status)).toEqual([201, 201, 201, 201, 201]);
+    const chargeKey = chargeKeyOf(await answer(responses[0]!));
+    const charges = await ledger(worker);
+    expect(charges.get(chargeKey)?.requests).toBe(5);
+    expect(() => assertOneChargePerKey(charges, [chargeKey])).toThrow(/received 5 charge requests/);
+  });
+});
