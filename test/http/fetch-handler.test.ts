@@ -231,6 +231,22 @@ describe('oncely/http: which answers are stored', () => {
     expect(t.executions()).toBe(1);
   });
 
+  it('an answer too large to store reaches the first client whole; retries get 500 IDEMPOTENCY_RESPONSE_NOT_STORABLE and nothing runs again', async () => {
+    let runs = 0;
+    const big = 'x'.repeat(5000);
+    const handler = idempotent(async () => {
+      runs += 1;
+      return new Response(big, { status: 201 });
+    }, { store: new MemoryStore(), maxResponseBytes: 1000 });
+    const first = await answer(await handler(request({ key: 'big', body: {} })));
+    expect(first.status).toBe(201);
+    expect(first.text).toBe(big);
+    const again = await answer(await handler(request({ key: 'big', body: {} })));
+    expect(again.status).toBe(500);
+    expect(again.json.code).toBe('IDEMPOTENCY_RESPONSE_NOT_STORABLE');
+    expect(runs).toBe(1);
+  });
+
   it('releases the key when the handler throws, so a retry runs', async () => {
     let runs = 0;
     const handler = idempotent(async () => {
