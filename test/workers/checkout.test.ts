@@ -33,6 +33,26 @@ async function answer(response: Response): Promise<Answer> {
   };
 }
 
+interface RecordRow {
+  status: string;
+  fence: number;
+  lease_expires_at: number | null;
+}
+
+/** oncely's record of a key, read from D1 through the binding, once `ready` holds (or fails after `timeoutMs`). */
+async function recordWhen(key: string, operation: string, ready: (row: RecordRow) => boolean, timeoutMs: number): Promise<RecordRow> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const row = await worker.db
+      .prepare('SELECT status, fence, lease_expires_at FROM oncely_idempotency WHERE operation = ? AND "key" = ?')
+      .bind(operation, key)
+      .first<RecordRow>();
+    if (row && ready(row)) return row;
+    if (Date.now() > until) throw new Error(`record of ${key}: not as expected after ${timeoutMs} ms: ${JSON.stringify(row)}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 /** The provider key the checkout charged with, as its answer says. */
 function chargeKeyOf(a: Answer): string {
   const key = (JSON.parse(a.body) as { chargeKey?: unknown }).chargeKey;
@@ -140,6 +160,42 @@ describe('Worker example on D1 (workerd through Miniflare)', () => {
     // The provider key is derived from the idempotency key: the new run charges under the same one.
     expect(chargeKeyOf(after)).toBe(chargeKeyOf(first));
     expect((await ledger(worker)).get(chargeKeyOf(first))?.requests).toBe(2);
+  });
+
+  it('a client that goes away while the checkout runs: the Worker finishes it, the retry replays it, one charge', async () => {
+    const key = `gone-${randomUUID()}`;
+    const client = new AbortController();
+    const first = checkout(worker, key, { amount: 400 }, '/short-lease/checkout', { 'X-Work-After-Charge-Ms': '1500' }, client.signal).catch((error: Error) => error.name);
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    client.abort();
+    expect(await first).toBe('AbortError');
+    // Observed in Miniflare: the request runs on without its client (the lease renewed meanwhile) and stores its answer.
+    const record = await recordWhen(key, 'short-lease-checkout', (r) => r.status === 'completed', 5_000);
+    expect(record.fence).toBe(1);
+    const retry = await answer(await checkout(worker, key, { amount: 400 }, '/short-lease/checkout'));
+    expect(retry.status).toBe(201);
+    expect(retry.replayed).toBe('true');
+    assertOneChargePerKey(await ledger(worker), [chargeKeyOf(retry)]);
+  });
+
+  it('a client that goes away during a streamed answer: workerd stops the request, the lease runs out, a retry takes over and reuses the recorded charge', async () => {
+    const key = `stream-gone-${randomUUID()}`;
+    const client = new AbortController();
+    const first = await checkout(worker, key, { amount: 600 }, '/short-lease/checkout', { 'X-Stream-Answer': '1', 'Accept-Encoding': 'identity' }, client.signal);
+    expect(first.status).toBe(201);
+    const reader = first.body!.getReader();
+    expect((await reader.read()).done).toBe(false);
+    client.abort();
+    // Nothing renews the lease any more (the request's timers stopped with it); the record stays held until it ends.
+    const abandoned = await recordWhen(key, 'short-lease-checkout', (r) => r.lease_expires_at !== null && r.lease_expires_at < Date.now(), 5_000);
+    expect(abandoned.status).toBe('in_progress');
+    const retry = await answer(await checkout(worker, key, { amount: 600 }, '/short-lease/checkout'));
+    expect(retry.status).toBe(201);
+    expect(retry.replayed, 'the retry ran the checkout again (nothing was stored)').toBeNull();
+    const after = await recordWhen(key, 'short-lease-checkout', (r) => r.status === 'completed', 5_000);
+    expect(after.fence, 'the retry took the record over').toBe(2);
+    // The charge step was recorded before the client left: the takeover reused it, the provider saw one request.
+    assertOneChargePerKey(await ledger(worker), [chargeKeyOf(retry)]);
   });
 
   it('control: the same checkout without oncely charges once per request, and the check above catches it', async () => {

@@ -11,6 +11,7 @@ import { contractTests } from './contract-tests.ts';
 
 const apps = new WeakMap<D1Database, ReturnType<typeof createApp>>();
 const shortRetention = new WeakMap<D1Database, (request: Request) => Promise<Response>>();
+const shortLease = new WeakMap<D1Database, (request: Request) => Promise<Response>>();
 const conformance = new WeakMap<D1Database, Map<string, ConformanceTarget>>();
 
 /** The HTTP conformance target (test/http/support/target.ts) on this D1 database, one per in-progress mode. */
@@ -26,6 +27,20 @@ function conformanceTargetFor(env: Env, store: PrismaStore, mode: 'reject' | 'wa
     targets.set(mode, target);
   }
   return target;
+}
+
+/** `bytes` as a stream of `count` pieces, `gapMs` apart. */
+function inPieces(bytes: Uint8Array, count: number, gapMs: number): ReadableStream<Uint8Array> {
+  const size = Math.ceil(bytes.length / count);
+  let sent = 0;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (sent > 0) await new Promise((done) => setTimeout(done, gapMs));
+      controller.enqueue(bytes.subarray(sent * size, (sent + 1) * size));
+      sent += 1;
+      if (sent === count) controller.close();
+    },
+  });
 }
 
 function appFor(env: Env): ReturnType<typeof createApp> {
@@ -103,6 +118,25 @@ export default {
       if (!handler) {
         handler = idempotent(checkoutHandler(app.prisma), { store: app.store, operation: 'short-retention-checkout', retention: '1s' });
         shortRetention.set(env.DB, handler);
+      }
+      return handler(request);
+    }
+
+    // The example's checkout with a 1 s lease, renewed every 300 ms while its request runs.
+    if (url.pathname === '/short-lease/checkout') {
+      let handler = shortLease.get(env.DB);
+      if (!handler) {
+        const checkout = checkoutHandler(app.prisma);
+        // X-Work-After-Charge-Ms: the request keeps working that long after the charge (writing the
+        // order, say). X-Stream-Answer: the answer goes out in 5 pieces 300 ms apart.
+        const slowAfterCharge = async (inner: Request) => {
+          const response = await checkout(inner);
+          await new Promise((done) => setTimeout(done, Number(inner.headers.get('x-work-after-charge-ms') ?? 0)));
+          if (!inner.headers.has('x-stream-answer')) return response;
+          return new Response(inPieces(new Uint8Array(await response.arrayBuffer()), 5, 300), { status: response.status, headers: response.headers });
+        };
+        handler = idempotent(slowAfterCharge, { store: app.store, operation: 'short-lease-checkout', lease: '1s', heartbeat: '300ms' });
+        shortLease.set(env.DB, handler);
       }
       return handler(request);
     }

@@ -16,12 +16,12 @@ const identityFetch = (input: string | URL | Request, init?: RequestInit): Promi
   return fetch(input, { ...init, headers });
 };
 
-// workerd never tells a Worker that its client went away: the response stream's cancel() is not
-// called and no code of the request runs again (checked with a bare ReadableStream in Miniflare
-// 4.20260426; with the compatibility flag enable_request_signal, request.signal does abort). So
-// oncely/http cannot release the claim of a cancelled streamed answer: nothing is stored, but the
-// key stays held (409, or a waiting duplicate) until its lease ends, and only then does a retry run.
-// Expected to fail here; the day it passes, workerd (or oncely/http) reports cancels.
+// workerd never tells a Worker that its client left during a streamed answer: the stream's
+// cancel() is not called, and the request's code (its timers too) stops (checked with a bare
+// ReadableStream in Miniflare 4.20260426; with the compatibility flag enable_request_signal,
+// request.signal does abort). So oncely/http cannot release the claim: nothing is stored, but the
+// key stays held (409, or a waiting duplicate) until its lease ends, and only then does a retry run
+// (test/workers/checkout.test.ts). Expected to fail here; the day it passes, cancels are reported.
 const FAILS_IN_WORKERD = new Set(['a client that cancels a streamed answer leaves nothing stored: the retry runs again']);
 
 let worker: RunningWorker | undefined;

@@ -36,8 +36,8 @@ export async function ledger(worker: RunningWorker): Promise<Map<string, Charge>
 }
 
 /** POST a checkout with an Idempotency-Key (sent exactly as given). */
-export function checkout(worker: RunningWorker, key: string | undefined, body: unknown, path = '/checkout'): Promise<Response> {
-  const headers: Record<string, string> = { 'Content-Type': 'application/json' };
+export function checkout(worker: RunningWorker, key: string | undefined, body: unknown, path = '/checkout', extraHeaders: Record<string, string> = {}, signal?: AbortSignal): Promise<Response> {
+  const headers: Record<string, string> = { 'Content-Type': 'application/json', ...extraHeaders };
   if (key !== undefined) headers['Idempotency-Key'] = key;
-  return fetch(new URL(path, worker.url), { method: 'POST', headers, body: JSON.stringify(body) });
+  return fetch(new URL(path, worker.url), { method: 'POST', headers, body: JSON.stringify(body), signal });
 }
