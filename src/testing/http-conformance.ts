@@ -1,12 +1,20 @@
 import assert from 'node:assert/strict';
-import type { ContractRunner } from './contract.js';
+
+/**
+ * The test functions of your runner: vitest's, jest's or node:test's `describe` and `it` fit (the
+ * test bodies return Promise<void>, which node:test's types ask for).
+ */
+export interface HttpConformanceRunner {
+  describe: (name: string, body: () => void) => unknown;
+  it: (name: string, body: () => Promise<void>) => unknown;
+}
 
 /**
  * What the suite needs to reach the server under test. The server implements the "conformance
  * target contract" (docs/http.md, "Conformance test"): a POST endpoint that runs once per
  * execution and answers per the JSON body `{ amount, status?, delayMs?, stream?, fail? }`.
  */
-export interface HttpConformanceOptions extends ContractRunner {
+export interface HttpConformanceOptions extends HttpConformanceRunner {
   /** Shown in the test names. */
   name: string;
   /** The endpoint's absolute URL, or a function giving it (called by each test, after your setup ran). */
