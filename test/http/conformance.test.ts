@@ -39,6 +39,21 @@ describe('oncely/http with header X-Idempotency-Key, MemoryStore', () => {
   });
 });
 
+// No socket: the `fetch` option hands each request straight to the handler (how a Worker or any
+// fetch handler can be checked in process).
+describe('oncely/http in process, MemoryStore', () => {
+  const target = conformanceTarget({ store: new MemoryStore(), inProgress: 'wait' });
+  runHttpConformance({
+    name: 'oncely/http in process',
+    url: 'http://conformance.test/orders',
+    fetch: async (input, init) => target.fetch(new Request(input, init)),
+    inProgress: 'wait',
+    problemCodes: true,
+    describe,
+    it,
+  });
+});
+
 /** One suite: its own store table and server, started before its tests and closed after. */
 function conformance(name: string, db: ReturnType<typeof testDatabases>[number], inProgress: (typeof MODES)[number], serve: (store: Awaited<ReturnType<typeof freshStore>>['store']) => Promise<Served>) {
   describe(name, () => {
