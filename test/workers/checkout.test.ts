@@ -37,6 +37,7 @@ interface RecordRow {
   status: string;
   fence: number;
   lease_expires_at: number | null;
+  steps: string | null;
 }
 
 /** oncely's record of a key, read from D1 through the binding, once `ready` holds (or fails after `timeoutMs`). */
@@ -44,7 +45,7 @@ async function recordWhen(key: string, operation: string, ready: (row: RecordRow
   const until = Date.now() + timeoutMs;
   for (;;) {
     const row = await worker.db
-      .prepare('SELECT status, fence, lease_expires_at FROM oncely_idempotency WHERE operation = ? AND "key" = ?')
+      .prepare('SELECT status, fence, lease_expires_at, steps FROM oncely_idempotency WHERE operation = ? AND "key" = ?')
       .bind(operation, key)
       .first<RecordRow>();
     if (row && ready(row)) return row;
@@ -166,7 +167,8 @@ describe('Worker example on D1 (workerd through Miniflare)', () => {
     const key = `gone-${randomUUID()}`;
     const client = new AbortController();
     const first = checkout(worker, key, { amount: 400 }, '/short-lease/checkout', { 'X-Work-After-Charge-Ms': '1500' }, client.signal).catch((error: Error) => error.name);
-    await new Promise((resolve) => setTimeout(resolve, 400));
+    // Leave once the charge is recorded and the request is still working.
+    await recordWhen(key, 'short-lease-checkout', (r) => r.status === 'in_progress' && r.steps !== null, 5_000);
     client.abort();
     expect(await first).toBe('AbortError');
     // Observed in Miniflare: the request runs on without its client (the lease renewed meanwhile) and stores its answer.
