@@ -284,6 +284,17 @@ export function runHttpConformance(options: HttpConformanceOptions): void {
         for (const name of NEVER_REPLAYED) assert.equal(replay.headers.get(name), null, `${name} is not replayed`);
       });
 
+      it('other 2xx answers (200, 202) are stored and replayed', async () => {
+        for (const status of [200, 202]) {
+          const key = sfString(fresh(`status-${status}`));
+          const body = { amount: 31, status };
+          const [ran, [first, replay]] = await counted(async () => [await send({ key, body }), await retry({ key, body })]);
+          assertFirst(first, status, `first answer ${status}`);
+          assertReplayOf(replay, first, `retry of the ${status}`);
+          assert.equal(ran, 1, `${status}: one execution`);
+        }
+      });
+
       it('a deterministic 4xx answer (400, 404, 422) is stored and replayed', async () => {
         for (const status of [400, 404, 422]) {
           const key = sfString(fresh(`status-${status}`));
@@ -319,8 +330,8 @@ export function runHttpConformance(options: HttpConformanceOptions): void {
         assert.equal(ran, 2, 'the failed run and the successful one');
       });
 
-      it('a 409 or 429 answer of the handler is not stored: the retry runs again', async () => {
-        for (const status of [409, 429]) {
+      it('an answer a client retries (408, 409, 425, 429) or must act on (401, 403, 423) is not stored: the retry runs again', async () => {
+        for (const status of [408, 409, 425, 429, 401, 403, 423]) {
           const key = sfString(fresh(`status-${status}`));
           const body = { amount: 16, status };
           const [ran, [first, second]] = await counted(async () => [await send({ key, body }), await retry({ key, body })]);

@@ -22,7 +22,7 @@ interface Mutant {
 }
 
 const mutants: Record<string, Mutant> = {
-  'never replays (runs every request)': { mutations: { neverReplays: true }, fails: ['a retry replays the status', 'a race of', 'is stored and replayed'] },
+  'never replays (runs every request)': { mutations: { neverReplays: true }, fails: ['a retry replays the status', 'a race of', 'are stored and replayed', 'is stored and replayed'] },
   'replays Set-Cookie and X-Execution': { mutations: { replaysAllHeaders: true }, fails: ['headers outside the allowlist'] },
   'replays Content-Type only (no Location, no ETag)': { mutations: { replaysContentTypeOnly: true }, fails: ['a retry replays the status', 'is stored and replayed'] },
   'replays without Idempotent-Replayed': { mutations: { noReplayMarker: true }, fails: ['a retry replays the status', 'is stored and replayed'] },
@@ -35,7 +35,8 @@ const mutants: Record<string, Mutant> = {
   'answers 409 to a waiter whose first request released the key': { mutations: { waiterGivesUp: true }, mode: 'wait', fails: ['a duplicate waiting on a first request that ends in a 5xx'] },
   'stores 5xx answers': { mutations: { storesServerErrors: true }, fails: ['a 5xx answer', 'after a 5xx the key is free'] },
   'keeps the key claimed after a 5xx': { mutations: { keepsClaimOnError: true }, fails: ['a 5xx answer'] },
-  'stores 409 and 429 answers': { mutations: { storesRetryable: true }, fails: ['a 409 or 429 answer'] },
+  'stores 408, 409, 425 and 429 answers': { mutations: { storesRetryable: true }, fails: ['an answer a client retries'] },
+  'stores 401, 403 and 423 answers': { mutations: { storesAuthErrors: true }, fails: ['an answer a client retries'] },
   'never stores 4xx answers': { mutations: { forgetsClientErrors: true }, fails: ['a deterministic 4xx answer'] },
   'keeps the quotes of an sf-string in the key': { mutations: { quotesInKey: true }, fails: ['the sf-string "k" and the bare k', 'sf-string escapes are decoded'] },
   'compares keys case-insensitively': { mutations: { caseInsensitive: true }, fails: ['keys are case-sensitive'] },

@@ -28,8 +28,10 @@ export interface Mutations {
   waiterGivesUp?: boolean;
   /** 5xx answers stored. */
   storesServerErrors?: boolean;
-  /** 409 and 429 answers stored. */
+  /** 408, 409, 425 and 429 answers stored. */
   storesRetryable?: boolean;
+  /** 401, 403 and 423 answers stored. */
+  storesAuthErrors?: boolean;
   /** 4xx answers never stored. */
   forgetsClientErrors?: boolean;
   /** The quotes of an sf-string are part of the key. */
@@ -221,6 +223,7 @@ export function standIn(handler: (request: Request) => Promise<Response>, option
 function storable(status: number, m: Mutations): boolean {
   if (status >= 500) return m.storesServerErrors === true;
   if (RETRYABLE_4XX.has(status) && m.storesRetryable) return true;
+  if ([401, 403, 423].includes(status) && m.storesAuthErrors) return true;
   if (status >= 400 && m.forgetsClientErrors) return false;
   return !NOT_STORED_4XX.has(status);
 }
