@@ -50,6 +50,7 @@ const mutants: Record<string, Mutant> = {
   'accepts keys of any length': { mutations: { unlimitedKeys: true }, fails: ['a key over 255 characters'] },
   'answers 409 without Retry-After': { mutations: { noRetryAfter: true }, fails: ['a duplicate while the first runs'] },
   'stores a broken or cancelled stream': { mutations: { storesBrokenStreams: true }, fails: ['a stream that fails stores nothing', 'a client that cancels'] },
+  'stores the answer after the client got it': { mutations: { storesLate: true }, fails: ['replayed at once'] },
   'buffers the first streamed answer': { mutations: { buffersStreams: true }, fails: ['reaches the client as it is produced'] },
   'puts GET through the idempotency layer': { mutations: { guardsGet: true }, fails: ['GET passes through'] },
   'lets the keys of two clients meet': { mutations: { ignoresClient: true }, fails: ['one key from two clients'] },

@@ -56,6 +56,8 @@ export interface Mutations {
   storesBrokenStreams?: boolean;
   /** The body is read whole before the first byte goes out. */
   buffersStreams?: boolean;
+  /** The answer is stored 100 ms after the client got its last byte. */
+  storesLate?: boolean;
   /** GET goes through the idempotency layer too. */
   guardsGet?: boolean;
   /** Keys of all clients meet (the client header is ignored). */
@@ -131,8 +133,12 @@ export function standIn(handler: (request: Request) => Promise<Response>, option
         settle();
       };
       const store = (answer: StoredAnswer) => {
-        entries.set(key, { fingerprint, answer });
-        settle();
+        const write = () => {
+          entries.set(key, { fingerprint, answer });
+          settle();
+        };
+        if (m.storesLate) setTimeout(write, 100);
+        else write();
       };
       let response: Response;
       try {
