@@ -390,14 +390,14 @@ export function runHttpConformance(options: HttpConformanceOptions): void {
         assert.equal(ran, 0, 'nothing ran');
       });
 
-      it('JSON bodies compare canonically: another key order and whitespace replay', async () => {
+      it('JSON bodies compare canonically: another key order, whitespace or string escape replays', async () => {
         const key = sfString(fresh('canonical'));
-        const first = await send({ key, body: '{"amount":21,"note":{"a":1,"b":[1,2]}}', contentType: 'application/json' });
+        const first = await send({ key, body: '{"amount":21,"note":{"a":1,"b":[1,2],"s":"caf\\u00e9"}}', contentType: 'application/json' });
         assertFirst(first, 201, 'first request');
         const [ran, replay] = await counted(() =>
-          retry({ key, body: ' {\n  "note": { "b": [1, 2], "a": 1 },\n  "amount": 21\n}\n', contentType: 'application/json' }),
+          retry({ key, body: ' {\n  "note": { "s": "café", "b": [1, 2], "a": 1 },\n  "amount": 21\n}\n', contentType: 'application/json' }),
         );
-        assertReplayOf(replay, first, 'the same JSON, reordered and re-spaced');
+        assertReplayOf(replay, first, 'the same JSON, reordered, re-spaced, an escape written out');
         assert.equal(ran, 0, 'nothing ran');
       });
 
