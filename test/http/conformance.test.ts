@@ -7,9 +7,10 @@ import { honoConformanceApp } from './support/conformance-hono.js';
 import { serveFetch } from './support/conformance-server.js';
 import { conformanceTarget } from './support/target.js';
 
-// runHttpConformance against oncely/http (a fetch handler on node:http), oncely/hono and
-// oncely/express, each with a real PrismaStore, in reject and in wait mode. Keys are scoped per
-// client by the X-Client header, so the per-client test runs too.
+// runHttpConformance against oncely/http (a fetch handler on node:http) with PrismaStore on SQLite
+// and PostgreSQL, and oncely/hono and oncely/express with PrismaStore on SQLite, each in reject and
+// in wait mode; keys scoped per client by the X-Client header, so the per-client test runs too.
+// Then two runs with MemoryStore for the suite's own options (another header, in process).
 
 const CLIENTS = [{ 'x-client': 'alice' }, { 'x-client': 'bob' }] as const;
 const MODES = ['reject', 'wait'] as const;
