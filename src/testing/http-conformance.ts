@@ -500,6 +500,23 @@ export function runHttpConformance(options: HttpConformanceOptions): void {
         });
       }
 
+      it('another body while the first runs is refused with 422 at once (no 409, no waiting)', async () => {
+        const key = sfString(fresh('inflight-reuse'));
+        const [ran, [first, other, firstWasRunning]] = await counted(async () => {
+          const before = await executions();
+          let settled = false;
+          const running = send({ key, body: { amount: 33, delayMs: 600 } }).finally(() => (settled = true));
+          await untilExecuting(before);
+          const other = await send({ key, body: { amount: 34 } });
+          const firstWasRunning = !settled;
+          return [await running, other, firstWasRunning] as const;
+        });
+        assertFirst(first, 201, 'first request');
+        assertRefused(other, 422, 'another body while the first runs');
+        assert.ok(firstWasRunning, 'the 422 came while the first request still ran');
+        assert.equal(ran, 1, 'one execution');
+      });
+
       it(`a race of ${raceSize} requests with one key runs once; every 2xx answer is the same`, async () => {
         const key = sfString(fresh('race'));
         const body = { amount: 23, delayMs: 100 };

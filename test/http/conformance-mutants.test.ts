@@ -42,6 +42,8 @@ const mutants: Record<string, Mutant> = {
   'compares keys case-insensitively': { mutations: { caseInsensitive: true }, fails: ['keys are case-sensitive'] },
   'has no claim (read, run, write), reject mode': { mutations: { noClaim: true }, fails: ['a duplicate while the first runs', 'a race of'] },
   'has no claim (read, run, write), wait mode': { mutations: { noClaim: true }, mode: 'wait', fails: ['a duplicate while the first runs', 'a race of'] },
+  'answers 409 to another body while the first runs': { mutations: { mismatchWaits: true }, fails: ['another body while the first runs'] },
+  'makes another body wait for the first before its 422': { mutations: { mismatchWaits: true }, mode: 'wait', fails: ['another body while the first runs'] },
   'rejects duplicates although waiting was promised': { mutations: {}, mode: 'wait', serverMode: 'reject', fails: ['a duplicate while the first runs waits', 'a race of'] },
   'takes a malformed sf-string as a bare key': { mutations: { lenientSyntax: true }, fails: ['a malformed sf-string', 'more than one key field'] },
   'answers errors as application/json': { mutations: { plainErrors: true }, fails: ['a POST without the key', 'the same key with another body', 'a duplicate while the first runs'] },

@@ -56,6 +56,8 @@ export interface Mutations {
   storesBrokenStreams?: boolean;
   /** The body is read whole before the first byte goes out. */
   buffersStreams?: boolean;
+  /** While the first runs, another body gets 409 (reject) or waits (wait) before its 422. */
+  mismatchWaits?: boolean;
   /** The answer is stored 100 ms after the client got its last byte. */
   storesLate?: boolean;
   /** GET goes through the idempotency layer too. */
@@ -114,6 +116,11 @@ export function standIn(handler: (request: Request) => Promise<Response>, option
       if (m.noClaim) await sleep(5); // the read-then-write gap a missing claim leaves open
       const entry = entries.get(key);
       if (entry) {
+        if (m.mismatchWaits && !entry.answer && !m.noClaim) {
+          if (options.inProgress !== 'wait') return problem(409, 'A request is outstanding for this Idempotency-Key', { 'retry-after': '1' });
+          await entry.settled;
+          continue;
+        }
         if (entry.fingerprint !== fingerprint) return problem(422, 'Idempotency-Key is already used');
         if (entry.answer) return replay(entry.answer);
         if (!m.noClaim) {
