@@ -40,8 +40,9 @@ export interface HttpConformanceOptions extends HttpConformanceRunner {
    */
   clients?: readonly [Record<string, string>, Record<string, string>];
   /**
-   * Also check oncely's error codes in the problems' `code` member (IDEMPOTENCY_KEY_MISSING,
-   * _INVALID, _REUSED, _IN_USE). For servers built on oncely; other servers leave it off. Default false.
+   * Also check oncely's problem shape: a `detail`, and the error code in `code`
+   * (IDEMPOTENCY_KEY_MISSING, _INVALID, _REUSED, _IN_USE). For servers built on oncely; other
+   * servers leave it off. Default false.
    */
   problemCodes?: boolean;
   /** The fetch to use (default globalThis.fetch): lets you run the suite in-process against a handler. */
@@ -677,7 +678,9 @@ function assertProblem(answer: Answer, status: number, what: string, codes = fal
   assert.equal(problem.status, status, `${what}: problem member "status" is the HTTP status`);
   if ('detail' in problem) assert.equal(typeof problem.detail, 'string', `${what}: problem member "detail" is a string`);
   assert.equal(answer.headers.get(REPLAYED), null, `${what}: a refusal is not a replay`);
-  if (codes) assert.match(String(problem.code), new RegExp(`^${CODES[status] ?? '-'}$`), `${what}: problem member "code"`);
+  if (!codes) return;
+  assert.match(String(problem.code), new RegExp(`^${CODES[status] ?? '-'}$`), `${what}: problem member "code"`);
+  assert.equal(typeof problem.detail, 'string', `${what}: problem member "detail"`);
 }
 
 function sleep(ms: number): Promise<void> {
