@@ -74,7 +74,7 @@ const nativeToBase64 = (Uint8Array.prototype as { toBase64?: (this: Uint8Array) 
  * between 0.35x and 1.8x of Buffer by size and runtime (bench/web-apis.ts). Then toBase64 for the
  * runtimes without Buffer; btoa last.
  */
-function bytesToBase64(bytes: Uint8Array): string {
+export function bytesToBase64(bytes: Uint8Array): string {
   if (NodeBuffer) return NodeBuffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
   if (nativeToBase64) return nativeToBase64.call(bytes);
   return bytesToBase64Web(bytes);
@@ -98,7 +98,7 @@ export function bytesToBase64Web(bytes: Uint8Array): string {
   return btoa(binary);
 }
 
-function base64ToBytes(text: string): Uint8Array {
+export function base64ToBytes(text: string): Uint8Array {
   const binary = atob(text);
   const bytes = new Uint8Array(binary.length);
   for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);

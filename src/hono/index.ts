@@ -50,6 +50,6 @@ export function idempotency<Tx = unknown, E extends Env = Env>(options: HonoIdem
       throw error;
     }
     // The answer as Hono made it (an HTTPException's status included): stored or released by status.
-    c.res = await finishResponse(config, opened.claim, c.res);
+    c.res = await finishResponse(config, opened.claim, c.res, raw.signal);
   };
 }

@@ -8,11 +8,38 @@ export function tapBody(
   source: ReadableStream<Uint8Array>,
   complete: (body: Uint8Array) => Promise<unknown>,
   abandon: (error?: unknown) => Promise<unknown>,
+  signal?: AbortSignal,
 ): ReadableStream<Uint8Array> {
   const reader = source.getReader();
   const chunks: Uint8Array[] = [];
   let finished = false;
+  const giveUp = async (reason?: unknown): Promise<void> => {
+    if (finished) return;
+    finished = true;
+    await reader.cancel(reason).catch(() => undefined);
+    await abandon().catch(() => undefined);
+  };
+  // Some runtimes never cancel the body when the client leaves (workerd stops the request
+  // instead), but abort the request's signal: the key is then given back at once, not when its
+  // lease runs out. Aborted after completion (a server closing the exchange), it changes nothing.
+  let stream: ReadableStreamDefaultController<Uint8Array> | undefined;
+  const onAbort = (): void => {
+    if (finished) return;
+    void giveUp(signal?.reason);
+    // Whoever still reads gets an error rather than a stream that never ends.
+    try {
+      stream?.error(signal?.reason);
+    } catch {
+      // already closed
+    }
+  };
+  if (signal?.aborted) onAbort();
+  else signal?.addEventListener('abort', onAbort, { once: true });
   return new ReadableStream<Uint8Array>({
+    start(controller) {
+      stream = controller;
+      if (finished) controller.error(signal?.reason);
+    },
     async pull(controller) {
       let chunk: Uint8Array;
       try {
@@ -37,12 +64,7 @@ export function tapBody(
       chunks.push(chunk);
       controller.enqueue(chunk);
     },
-    async cancel(reason) {
-      if (finished) return;
-      finished = true;
-      await reader.cancel(reason).catch(() => undefined);
-      await abandon().catch(() => undefined);
-    },
+    cancel: giveUp,
   });
 }
 

@@ -29,7 +29,7 @@ export function idempotent<A extends unknown[], Tx = unknown>(handler: FetchHand
       await abandon(opened.claim, error);
       throw error;
     }
-    return finishResponse(config, opened.claim, response);
+    return finishResponse(config, opened.claim, response, request.signal);
   };
 }
 
@@ -51,12 +51,12 @@ export function factsOf(request: Request): RequestFacts<Request> {
  * The handler's response, passed on with its body tapped: stored (or the key released, by status)
  * once the body is complete; released if it breaks or the client cancels.
  */
-export async function finishResponse<R>(config: HttpConfig<R>, claim: HeldClaim<StoredHttpResponse>, response: Response): Promise<Response> {
+export async function finishResponse<R>(config: HttpConfig<R>, claim: HeldClaim<StoredHttpResponse>, response: Response, signal?: AbortSignal): Promise<Response> {
   const answer = (body: Uint8Array): CompleteAnswer => ({ status: response.status, headers: response.headers, body });
   if (response.body === null) {
     await settle(config, claim, answer(new Uint8Array(0)));
     return response;
   }
-  const body = tapBody(response.body, (bytes) => settle(config, claim, answer(bytes)), (error) => abandon(claim, error));
+  const body = tapBody(response.body, (bytes) => settle(config, claim, answer(bytes)), (error) => abandon(claim, error), signal);
   return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
 }

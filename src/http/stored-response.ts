@@ -1,6 +1,6 @@
+import { base64ToBytes, bytesToBase64 } from '../core/encoding.js';
 import { REPLAYED_HEADER } from '../protocol/names.js';
 import type { HttpAnswer } from './answer.js';
-import { base64ToBytes, bytesToBase64 } from './base64.js';
 
 /**
  * The first answer as stored: status, the allowlisted headers, and the body as text (UTF-8) or

@@ -329,6 +329,35 @@ describe('oncely/http: streamed bodies', () => {
   });
 });
 
+describe('oncely/http: the request signal (runtimes that abort it when the client leaves, such as workerd)', () => {
+  const signalled = (send: Send, controller: AbortController) => new Request(request(send), { signal: controller.signal });
+
+  it('gives the key back at once when the signal aborts mid-stream: the reader gets an error, a retry runs', async () => {
+    const t = target();
+    const controller = new AbortController();
+    const response = await t.fetch(signalled({ key: 'sa', body: { amount: 4, stream: true } }, controller));
+    const reader = response.body!.getReader();
+    await reader.read();
+    controller.abort(new Error('client left'));
+    await expect(reader.read()).rejects.toThrow('client left');
+    const retry = await t.send({ key: 'sa', body: { amount: 4, stream: true } });
+    expect(retry.status).toBe(201);
+    expect(retry.headers['idempotent-replayed']).toBeUndefined();
+    expect(t.executions()).toBe(2);
+  });
+
+  it('changes nothing when the signal aborts after the answer was stored', async () => {
+    const t = target();
+    const controller = new AbortController();
+    const first = await answer(await t.fetch(signalled({ key: 'sb', body: { amount: 4, stream: true } }, controller)));
+    controller.abort();
+    const retry = await t.send({ key: 'sb', body: { amount: 4, stream: true } });
+    expect(retry.headers['idempotent-replayed']).toBe('true');
+    expect(retry.text).toBe(first.text);
+    expect(t.executions()).toBe(1);
+  });
+});
+
 describe('oncely/http: pass-through, scope and context', () => {
   it('passes other methods through without a key, storing nothing', async () => {
     const t = target();
