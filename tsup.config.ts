@@ -33,6 +33,8 @@ export default defineConfig([{
   clean: false, // the build script empties dist first: two configs write into it
   target: 'node20',
   platform: 'node',
+  // Keep `node:crypto` as written: Deno and workerd resolve only the prefixed form in a user's own bundle.
+  removeNodeProtocol: false,
   treeshake: true,
   // Frameworks and clients are the user's (peer dependencies): never bundled, subpaths included.
   external: Object.keys(pkg.peerDependencies).flatMap((name) => [name, new RegExp(`^${name}/`)]),
@@ -43,6 +45,8 @@ export default defineConfig([{
   format: ['esm'],
   target: 'node20',
   platform: 'node',
+  // Keep `node:crypto` as written: Deno and workerd resolve only the prefixed form in a user's own bundle.
+  removeNodeProtocol: false,
   sourcemap: true,
   external: Object.keys(pkg.peerDependencies).flatMap((name) => [name, new RegExp(`^${name}/`)]),
 }]);

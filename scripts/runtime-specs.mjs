@@ -90,8 +90,8 @@ function oncelyFromDist() {
 }
 
 /**
- * Node built-ins stay imports, written `node:<name>`: dist/ has them bare (`crypto`: tsup's
- * removeNodeProtocol), which Deno and workerd resolve inside npm packages but not in a local file.
+ * Node built-ins stay imports, written `node:<name>`: dependencies may import them bare, which
+ * Deno and workerd resolve inside npm packages but not in a local file (dist/ keeps the prefix).
  */
 function nodeBuiltinsExternal() {
   const names = new Set(builtinModules.filter((m) => !m.startsWith('_')).map((m) => m.replace(/^node:/, '')));

@@ -31,7 +31,7 @@ export async function startWorker(options: StartOptions): Promise<RunningWorker>
     // Prisma's edge client and oncely's core use node:crypto and node:buffer, which workerd
     // provides under nodejs_compat.
     compatibilityDate: '2026-04-01',
-    compatibilityFlags: ['nodejs_compat'],
+    compatibilityFlags: ['nodejs_compat', 'enable_request_signal'],
     d1Databases: { DB: 'oncely-worker-example' },
     // No request.cf: Miniflare would fetch it from Cloudflare, and nothing here reads it.
     cf: false,
