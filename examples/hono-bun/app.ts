@@ -33,6 +33,7 @@ export function createShop({ store, providerUrl, lease }: ShopOptions): Hono<Ide
     // the charge. step.key is stable across retries and takeovers of this Idempotency-Key: the
     // provider gets it as its own idempotency key (a crash during the call re-sends the same key).
     const charge = await c.get('idempotency')!.step('charge', (step) => requestCharge(providerUrl, step.key, body, testDelay(c.req.raw, 'X-Provider-Delay-Ms')));
+    console.log(`order ${body.order}: charge ${charge.id} recorded`);
     await pause(testDelay(c.req.raw, 'X-Work-After-Charge-Ms'));
     const receipt = { receiptId: crypto.randomUUID(), order: body.order, amount: body.amount, chargeId: charge.id, providerKey: charge.providerKey };
     return c.json(receipt, 201, { Location: `/receipts/${receipt.receiptId}` });
