@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 const fixtures = [
   ['test/compat/trpc-tanstack', '@trpc/tanstack-react-query'],
   ['test/compat/graphql-17', 'graphql-yoga'],
+  ['test/compat/express-4', 'express'],
 ];
 for (const [dir, marker] of fixtures) {
   if (existsSync(`${dir}/node_modules/${marker}`)) continue;
