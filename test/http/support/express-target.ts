@@ -1,5 +1,5 @@
 /** The conformance target as an Express app with oncely/express (Node only). */
-import express, { type Express, type Request, type Response } from 'express';
+import defaultExpress, { type Express, type Request, type Response } from 'express';
 import { type ExpressIdempotencyOptions, idempotency } from '../../../src/express/index.js';
 import { CHUNKS, CHUNK_GAP_MS, type Order, executeOrder, sleep } from './target.js';
 
@@ -8,8 +8,11 @@ export interface ExpressTarget {
   executions(): number;
 }
 
-/** `parseJson`: mount express.json() before the middleware (else the middleware reads the body itself). */
-export function expressTarget(options: ExpressIdempotencyOptions, { parseJson = true, path = '/orders' } = {}): ExpressTarget {
+/**
+ * `parseJson`: mount express.json() before the middleware (else the middleware reads the body
+ * itself). `express`: another Express module (test/compat/express-4 passes its Express 4).
+ */
+export function expressTarget(options: ExpressIdempotencyOptions, { parseJson = true, path = '/orders', express = defaultExpress } = {}): ExpressTarget {
   let executions = 0;
   const app = express();
   if (parseJson) app.use(express.json());
@@ -26,10 +29,12 @@ export function expressTarget(options: ExpressIdempotencyOptions, { parseJson = 
     for (let i = 0; i < CHUNKS; i += 1) {
       if (i > 0) await sleep(CHUNK_GAP_MS);
       if (order.fail === true && i === 1) return void res.destroy(new Error('conformance target: the stream failed on purpose'));
+      if (res.destroyed) return;
       res.write(text.slice(i * size, (i + 1) * size));
     }
     res.end();
   };
+  // Express 4 does not catch a rejected handler promise: hand it to next() ourselves.
   app.all(path, idempotency(options), (req, res, next) => {
     handler(req, res).catch(next);
   });
