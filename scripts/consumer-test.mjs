@@ -48,6 +48,8 @@ const PEERS = [
   '@prisma/adapter-pg', 'pg', '@types/pg', '@prisma/adapter-mariadb', 'mariadb',
   // oncely/hono and oncely/express snippets.
   'hono', 'express', '@types/express',
+  // docs/workers.md: the Worker over D1.
+  '@prisma/adapter-d1', '@cloudflare/workers-types',
 ];
 
 /** The Prisma providers, each with its schema folder test/consumer/schema/<provider> and client generated/<provider>. */

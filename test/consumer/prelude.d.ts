@@ -6,6 +6,8 @@
 /** Your Prisma client, generated from a schema that includes oncely's model. */
 declare const prisma: import('./generated/sqlite/client.js').PrismaClient;
 type Prisma = import('./generated/sqlite/client.js').PrismaClient;
+/** Your PrismaClient class (docs/workers.md builds one over D1; there it is the client generated for workerd). */
+declare const PrismaClient: typeof import('./generated/sqlite/client.js').PrismaClient;
 
 // GraphQL Yoga: your schema.
 declare const typeDefs: string;
