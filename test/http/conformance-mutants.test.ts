@@ -3,11 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { MemoryStore } from '../../src/index.js';
 import type { HttpStoreOptions } from '../../src/http/index.js';
 import { runHttpConformance } from '../../src/testing/index.js';
-import { createOrdersApp } from './support/conformance-app.js';
 import { type TestOutcome, collectingRunner, runCollected } from './support/conformance-runner.js';
-import { serveFetch } from './support/conformance-server.js';
 import { type Mutations, standIn } from './support/conformance-standin.js';
-import { conformanceTarget } from './support/target.js';
+import { serveFetchHandler } from './support/servers.js';
+import { conformanceTarget, targetEndpoint } from './support/target.js';
 
 // The suite must be able to fail: each server below breaks one requirement, and the tests named for
 // that requirement must fail on an assertion (not on a crash), while they pass on the unbroken server.
@@ -65,15 +64,16 @@ interface Target {
   executions: () => number;
 }
 
+/** The target endpoint (no idempotency of its own) behind the stand-in layer with the mutant's breakage. */
 function standInTarget(mutant: Mutant): Target {
-  const app = createOrdersApp();
+  const endpoint = targetEndpoint();
   const mode = mutant.serverMode ?? mutant.mode ?? 'reject';
-  return { fetch: standIn(app.handle, { inProgress: mode, mutations: mutant.mutations, clientHeader: 'x-client' }), executions: app.executions };
+  return { fetch: standIn(endpoint.fetch, { inProgress: mode, mutations: mutant.mutations, clientHeader: 'x-client' }), executions: endpoint.executions };
 }
 
 /** Runs the suite (or only the tests `mutant.fails` names) against the target on a node:http server. */
 async function outcomesOf(mutant: Mutant, onlyFailing: boolean, target = standInTarget(mutant), clients: typeof CLIENTS | undefined = CLIENTS) {
-  const served = await serveFetch(target.fetch);
+  const served = await serveFetchHandler(target.fetch);
   try {
     const runner = collectingRunner();
     runHttpConformance({ name: 'mutant', url: `${served.origin}/orders`, inProgress: mutant.mode ?? 'reject', executions: target.executions, clients, ...runner });

@@ -2,30 +2,26 @@ import { afterAll, beforeAll, describe, it } from 'vitest';
 import { GLOBAL_TENANT, MemoryStore } from '../../src/index.js';
 import { runHttpConformance } from '../../src/testing/index.js';
 import { type PrismaLike, freshStore, testDatabases } from '../support/databases.js';
-import { serveExpressConformance } from './support/conformance-express.js';
-import { honoConformanceApp } from './support/conformance-hono.js';
-import { serveFetch } from './support/conformance-server.js';
+import { expressTarget } from './support/express-target.js';
+import { honoTarget } from './support/hono-target.js';
+import { type Served, serveExpress, serveFetchHandler, serveHono } from './support/servers.js';
 import { conformanceTarget } from './support/target.js';
 
 // runHttpConformance against oncely/http (a fetch handler on node:http) with PrismaStore on SQLite
 // and PostgreSQL, and oncely/hono and oncely/express with PrismaStore on SQLite, each in reject and
 // in wait mode; keys scoped per client by the X-Client header, so the per-client test runs too.
-// Then two runs with MemoryStore for the suite's own options (another header, in process).
+// Two runs with MemoryStore exercise the suite's own options (another header, in process). The
+// targets are the shared ones of test/http/support (target.ts, hono-target.ts, express-target.ts).
 
 const CLIENTS = [{ 'x-client': 'alice' }, { 'x-client': 'bob' }] as const;
 const MODES = ['reject', 'wait'] as const;
-
-interface Served {
-  origin: string;
-  close(): Promise<void>;
-}
 
 // The suite's own options: another key header, a bigger race, the executions read in process.
 describe('oncely/http with header X-Idempotency-Key, MemoryStore', () => {
   const target = conformanceTarget({ store: new MemoryStore(), header: 'X-Idempotency-Key' });
   let served: Served | undefined;
   beforeAll(async () => {
-    served = await serveFetch(target.fetch);
+    served = await serveFetchHandler(target.fetch);
   });
   afterAll(async () => served?.close());
   runHttpConformance({
@@ -80,16 +76,18 @@ if (!sqlite) throw new Error('SQLite is always available');
 for (const db of databases) {
   for (const inProgress of MODES) {
     conformance(`oncely/http on node:http, PrismaStore on ${db.name}`, db, inProgress, (store) =>
-      serveFetch(conformanceTarget({ store, inProgress, tenant: (request) => request.headers.get('x-client') ?? GLOBAL_TENANT }).fetch),
+      serveFetchHandler(conformanceTarget({ store, inProgress, tenant: (request) => request.headers.get('x-client') ?? GLOBAL_TENANT }).fetch),
     );
   }
 }
 
 for (const inProgress of MODES) {
-  conformance('oncely/hono, PrismaStore on sqlite', sqlite, inProgress, (store) =>
-    serveFetch(honoConformanceApp({ store, inProgress, tenant: (c) => c.req.header('x-client') ?? GLOBAL_TENANT }).fetch),
+  conformance('oncely/hono on @hono/node-server, PrismaStore on sqlite', sqlite, inProgress, (store) =>
+    serveHono(honoTarget({ store, inProgress, tenant: (c) => c.req.header('x-client') ?? GLOBAL_TENANT }).app),
   );
-  conformance('oncely/express, PrismaStore on sqlite', sqlite, inProgress, (store) =>
-    serveExpressConformance({ store, inProgress, tenant: (req) => req.get('x-client') ?? GLOBAL_TENANT }),
+  // With express.json() in front in reject mode, the middleware reading the body itself in wait mode.
+  const parseJson = inProgress === 'reject';
+  conformance(`oncely/express ${parseJson ? 'after express.json()' : 'without a body parser'}, PrismaStore on sqlite`, sqlite, inProgress, (store) =>
+    serveExpress(expressTarget({ store, inProgress, tenant: (req) => req.get('x-client') ?? GLOBAL_TENANT }, { parseJson }).app),
   );
 }
