@@ -5,9 +5,10 @@ import { KeyInUseError } from '../core/errors.js';
 import type { IdempotencyRecord } from '../core/record.js';
 import type { IdempotencyStore, StepRecord } from '../core/store.js';
 
-type Body = () => unknown | Promise<unknown>;
+// Promise<void>, not unknown: node:test's types accept only test bodies returning void or Promise<void>.
+type Body = () => Promise<void>;
 
-/** The test functions of your runner (vitest, jest, node:test all fit). */
+/** The test functions of your runner: vitest's, jest's and node:test's `describe` and `it` all fit. */
 export interface ContractRunner {
   describe: (name: string, body: () => void) => unknown;
   it: (name: string, body: Body) => unknown;

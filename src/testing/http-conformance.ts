@@ -1,13 +1,8 @@
 import assert from 'node:assert/strict';
+import type { ContractRunner } from './contract.js';
 
-/**
- * The test functions of your runner: vitest's, jest's or node:test's `describe` and `it` fit (the
- * test bodies return Promise<void>, which node:test's types ask for).
- */
-export interface HttpConformanceRunner {
-  describe: (name: string, body: () => void) => unknown;
-  it: (name: string, body: () => Promise<void>) => unknown;
-}
+/** The test functions of your runner, as the store contract takes them (vitest, jest, node:test). */
+export type HttpConformanceRunner = ContractRunner;
 
 /**
  * What the suite needs to reach the server under test. The server implements the "conformance

@@ -3,6 +3,7 @@
 // the option callbacks, and the transaction handle `tx` is the client's own transaction client,
 // typed through the store. Each `// @ts-expect-error` line proves a type is not `any` (an `any`
 // would accept it and the directive itself would then fail).
+import * as nodeTest from 'node:test';
 import { initTRPC } from '@trpc/server';
 import type { YogaInitialContext } from 'graphql-yoga';
 import { expectTypeOf } from 'vitest';
@@ -13,6 +14,7 @@ import { PrismaStore, type PrismaClientLike, type TransactionClientOf } from '..
 import { type CallOptions, createIdempotencyMiddleware, createIdempotentProcedure } from '../../src/trpc/index.js';
 import { idempotentMutationOptions } from '../../src/client/tanstack-query.js';
 import type { RedisSubscriberLike } from '../../src/redis/index.js';
+import type { ContractRunner, HttpConformanceRunner } from '../../src/testing/index.js';
 
 declare const prisma: PrismaClient;
 /** The parameter of `prisma.$transaction(async (tx) => ...)`: Prisma.TransactionClient. */
@@ -130,3 +132,8 @@ subscriber.on('message', (channel, message) => {
   expectTypeOf(channel).toEqualTypeOf<string>();
   expectTypeOf(message).toEqualTypeOf<string>();
 });
+
+// --- oncely/testing: node:test's describe and it fit both suites' runner type (as vitest's do).
+const nodeRunner: ContractRunner = { describe: nodeTest.describe, it: nodeTest.it };
+const nodeHttpRunner: HttpConformanceRunner = nodeRunner;
+void nodeHttpRunner;
