@@ -7,7 +7,7 @@ export type HttpConformanceRunner = ContractRunner;
 /**
  * What the suite needs to reach the server under test. The server implements the "conformance
  * target contract" (docs/http.md, "Conformance test"): a POST endpoint that runs once per
- * execution and answers per the JSON body `{ amount, status?, delayMs?, stream?, fail? }`.
+ * execution and answers per the JSON body `{ amount, status?, delayMs?, stream?, chunkDelayMs?, fail? }`.
  */
 export interface HttpConformanceOptions extends HttpConformanceRunner {
   /** Shown in the test names. */
@@ -557,7 +557,9 @@ export function runHttpConformance(options: HttpConformanceOptions): void {
 
       it('a client that cancels a streamed answer leaves nothing stored: the retry runs again', async () => {
         const key = sfString(fresh('cancel'));
-        const body = { amount: 26, stream: true };
+        // Chunks 300 ms apart: the server has that long to notice the client left before its
+        // answer is complete (a busy machine must not make a correct server look wrong).
+        const body = { amount: 26, stream: true, chunkDelayMs: 300 };
         const [ran, second] = await counted(async () => {
           const abort = new AbortController();
           const response = await start({ key, body }, abort.signal);
@@ -566,7 +568,7 @@ export function runHttpConformance(options: HttpConformanceOptions): void {
           await reader.read();
           abort.abort();
           await reader.cancel().catch(() => undefined);
-          await sleep(100); // the stream would have finished by now, had the server not stopped it
+          await sleep(700); // the stream would have finished by now, had the server not stopped it
           return retry({ key, body });
         });
         assertFirst(second, 201, 'retry after the cancelled answer');

@@ -1,7 +1,7 @@
 /** The conformance target as an Express app with oncely/express (Node only). */
 import defaultExpress, { type Express, type Request, type Response } from 'express';
 import { type ExpressIdempotencyOptions, idempotency } from '../../../src/express/index.js';
-import { CHUNKS, CHUNK_GAP_MS, type Order, executeOrder, sleep } from './target.js';
+import { CHUNKS, type Order, chunkGapOf, executeOrder, sleep } from './target.js';
 
 export interface ExpressTarget {
   app: Express;
@@ -27,7 +27,7 @@ export function expressTarget(options: ExpressIdempotencyOptions, { parseJson = 
     if (order.stream !== true && order.fail !== true) return void res.end(text);
     const size = Math.ceil(text.length / CHUNKS);
     for (let i = 0; i < CHUNKS; i += 1) {
-      if (i > 0) await sleep(CHUNK_GAP_MS);
+      if (i > 0) await sleep(chunkGapOf(order));
       if (order.fail === true && i === 1) return void res.destroy(new Error('conformance target: the stream failed on purpose'));
       if (res.destroyed) return;
       res.write(text.slice(i * size, (i + 1) * size));

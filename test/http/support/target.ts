@@ -3,11 +3,11 @@
  * a fetch handler wrapped by `idempotent` that counts its executions. Web-standard only, so the
  * runtime specs can mount it on Bun, Deno and workerd as well as Node.
  *
- * POST (guarded, key required), per JSON body `{ amount, status?, delayMs?, stream?, fail? }`:
+ * POST (guarded, key required), per JSON body `{ amount, status?, delayMs?, stream?, chunkDelayMs?, fail? }`:
  * one execution increments the counter, waits `delayMs`, answers `status` (default 201) with
  * Content-Type application/json, Location /orders/<id>, ETag "<id>", X-Execution <n> (not
  * replayed), Set-Cookie s=<id> (never replayed) and `{"id","amount","execution"}`; `stream` sends
- * that body in 3 chunks 20 ms apart; `fail` errors the stream after its first chunk. Bodies that
+ * that body in 3 chunks `chunkDelayMs` (default 20) apart; `fail` errors the stream after its first chunk. Bodies that
  * are not JSON are answered 201 with amount 0. GET answers 200 `{"executions": <total>}`.
  */
 import { type HttpIdempotencyOptions, idempotent } from '../../../src/http/index.js';
@@ -24,11 +24,17 @@ export interface Order {
   status?: unknown;
   delayMs?: unknown;
   stream?: unknown;
+  chunkDelayMs?: unknown;
   fail?: unknown;
 }
 
 export const CHUNKS = 3;
 export const CHUNK_GAP_MS = 20;
+
+/** The gap between the chunks of a streamed answer: `chunkDelayMs`, default 20 ms. */
+export function chunkGapOf(order: Order): number {
+  return typeof order.chunkDelayMs === 'number' && order.chunkDelayMs >= 0 ? order.chunkDelayMs : CHUNK_GAP_MS;
+}
 
 export function conformanceTarget(options: HttpIdempotencyOptions<Request, unknown>): ConformanceTarget {
   const endpoint = targetEndpoint();
@@ -46,7 +52,7 @@ export function targetEndpoint(): ConformanceTarget {
     const order = await orderOf(request);
     const { status, headers, text } = await executeOrder(order, execution);
     if (order.stream !== true && order.fail !== true) return new Response(text, { status, headers });
-    return new Response(chunked(text, order.fail === true), { status, headers });
+    return new Response(chunked(text, order.fail === true, chunkGapOf(order)), { status, headers });
   };
   return { fetch, executions: () => executions };
 }
@@ -78,14 +84,14 @@ async function orderOf(request: Request): Promise<Order> {
   }
 }
 
-/** The body in 3 pieces 20 ms apart; with `fail`, an error right after the first. */
-function chunked(text: string, fail: boolean): ReadableStream<Uint8Array> {
+/** The body in 3 pieces `gapMs` apart; with `fail`, an error right after the first. */
+function chunked(text: string, fail: boolean, gapMs: number): ReadableStream<Uint8Array> {
   const bytes = new TextEncoder().encode(text);
   const size = Math.ceil(bytes.length / CHUNKS);
   let sent = 0;
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
-      if (sent > 0) await sleep(CHUNK_GAP_MS);
+      if (sent > 0) await sleep(gapMs);
       if (fail && sent === 1) {
         controller.error(new Error('conformance target: the stream failed on purpose'));
         return;
