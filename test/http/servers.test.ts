@@ -11,6 +11,7 @@ import { freshStore, testDatabases } from '../support/databases.js';
 import { expressTarget } from './support/express-target.js';
 import { honoTarget } from './support/hono-target.js';
 import { type Served, serveExpress, serveFetchHandler, serveHono } from './support/servers.js';
+import { answerHeaders, post } from './support/requests.js';
 import { conformanceTarget } from './support/target.js';
 
 type ServerKind = 'fetch on node:http' | 'hono on @hono/node-server' | 'express with express.json()' | 'express reading the body itself';
@@ -39,35 +40,6 @@ async function start(kind: ServerKind, options: HttpIdempotencyOptions<any>): Pr
     executions = target.executions;
   }
   return { origin: served.origin, executions, close: served.close };
-}
-
-interface Sent {
-  status: number;
-  headers: Record<string, string>;
-  bytes: Uint8Array;
-  text: string;
-  json: any;
-}
-
-async function post(origin: string, key: string | null, body: unknown, contentType = 'application/json', path = '/orders'): Promise<Sent> {
-  const headers: Record<string, string> = { 'Content-Type': contentType };
-  if (key !== null) headers['Idempotency-Key'] = key;
-  const response = await fetch(`${origin}${path}`, { method: 'POST', headers, body: typeof body === 'string' ? body : JSON.stringify(body) });
-  const bytes = new Uint8Array(await response.arrayBuffer());
-  const text = new TextDecoder().decode(bytes);
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: response.status, headers: Object.fromEntries(response.headers), bytes, text, json };
-}
-
-/** The replay's own headers: the transfer's (date, connection...) left out. */
-function answerHeaders(headers: Record<string, string>): Record<string, string> {
-  const { date: _d, connection: _c, 'keep-alive': _k, 'content-length': _l, 'transfer-encoding': _t, ...rest } = headers;
-  return rest;
 }
 
 for (const db of testDatabases()) {

@@ -15,7 +15,10 @@ import { GLOBAL_TENANT, createIdempotency, type Idempotency } from '../../../src
 import { runHttpConformance } from '../../../src/testing/index.js';
 import { type PrismaLike, freshStore, testDatabases } from '../../support/databases.js';
 import { express, expressEntry, expressVersion, fixtureDir } from './express-4.js';
+import { type Answer as Sent, answerHeaders, post as postTo } from '../../http/support/requests.js';
 import { type Served, serve, serveTarget } from './target.js';
+
+const post = (origin: string, path: string, key: string | null, body: unknown, contentType?: string): Promise<Sent> => postTo(origin, key, body, contentType, path);
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -30,35 +33,6 @@ describe('the Express under test', () => {
     expect(typeof (express.request as unknown as { param?: unknown }).param).toBe('function');
   });
 });
-
-interface Sent {
-  status: number;
-  headers: Record<string, string>;
-  bytes: Uint8Array;
-  text: string;
-  json: any;
-}
-
-async function post(origin: string, path: string, key: string | null, body: unknown, contentType = 'application/json'): Promise<Sent> {
-  const headers: Record<string, string> = { 'Content-Type': contentType };
-  if (key !== null) headers['Idempotency-Key'] = key;
-  const response = await fetch(`${origin}${path}`, { method: 'POST', headers, body: typeof body === 'string' ? body : JSON.stringify(body) });
-  const bytes = new Uint8Array(await response.arrayBuffer());
-  const text = new TextDecoder().decode(bytes);
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: response.status, headers: Object.fromEntries(response.headers), bytes, text, json };
-}
-
-/** The answer's own headers: the transfer's (date, connection...) left out. */
-function answerHeaders(headers: Record<string, string>): Record<string, string> {
-  const { date: _d, connection: _c, 'keep-alive': _k, 'content-length': _l, 'transfer-encoding': _t, ...rest } = headers;
-  return rest;
-}
 
 const allowlist = new Set(DEFAULT_REPLAY_HEADERS.map((name) => name.toLowerCase()));
 

@@ -39,3 +39,16 @@ export async function answer(response: Response): Promise<Answer> {
   }
   return { status: response.status, headers: Object.fromEntries(response.headers), bytes, text, json };
 }
+
+/** A POST over real HTTP to `origin`, its answer read whole. */
+export async function post(origin: string, key: string | null, body: unknown, contentType = 'application/json', path = '/orders'): Promise<Answer> {
+  const headers: Record<string, string> = { 'Content-Type': contentType };
+  if (key !== null) headers['Idempotency-Key'] = key;
+  return answer(await fetch(`${origin}${path}`, { method: 'POST', headers, body: typeof body === 'string' ? body : JSON.stringify(body) }));
+}
+
+/** An answer's own headers: the transfer's (date, connection...) left out. */
+export function answerHeaders(headers: Record<string, string>): Record<string, string> {
+  const { date: _d, connection: _c, 'keep-alive': _k, 'content-length': _l, 'transfer-encoding': _t, ...rest } = headers;
+  return rest;
+}
