@@ -1,6 +1,7 @@
 import type { BenchConfig } from './config.js';
 import { describeMachine } from './lib/machine.js';
 import { Report } from './lib/report.js';
+import { fetchHttpScenario } from './scenarios/fetch-http.js';
 import { httpScenarios } from './scenarios/http.js';
 import { versusPowertools } from './scenarios/powertools.js';
 import { statementCounts } from './scenarios/statements.js';
@@ -26,13 +27,14 @@ export async function runBench(config: BenchConfig, options: { out: string; comm
   const started = performance.now();
   const has = (s: BenchConfig['scenarios'][number]) => config.scenarios.includes(s);
   if (has('http')) await httpScenarios(report, config.frameworks, config.httpBackends, config.http);
+  if (has('fetch')) await fetchHttpScenario(report, config.httpBackends, config.http);
   if (has('statements')) await statementCounts(report, config.frameworks, config.statementBackends, config.statementRequests);
   if (has('powertools')) await versusPowertools(report, config.powertools);
   if (has('store')) await storeRoundTrips(report, config.storeBackends, config.store);
   if (has('scale')) await claimAtScale(report, config.storeBackends, config.store);
   if (has('purge')) await purgeWhileServing(report, config.storeBackends, config.store);
   const databases = new Set<string>([
-    ...(has('http') ? config.httpBackends : []),
+    ...(has('http') || has('fetch') ? config.httpBackends : []),
     ...(has('statements') ? config.statementBackends : []),
     ...(has('store') || has('scale') || has('purge') ? config.storeBackends : []),
     ...(has('powertools') ? ['redis'] : []),

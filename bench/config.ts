@@ -4,14 +4,14 @@ import type { HttpSizes } from './scenarios/http.js';
 import type { PowertoolsSizes } from './scenarios/powertools.js';
 import type { StoreSizes } from './scenarios/store.js';
 
-export const SCENARIOS = ['http', 'statements', 'powertools', 'store', 'scale', 'purge'] as const;
+export const SCENARIOS = ['http', 'fetch', 'statements', 'powertools', 'store', 'scale', 'purge'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 /** Everything a run measures and how much: `npm run bench` uses FULL, `--quick` QUICK, the test its own. */
 export interface BenchConfig {
   scenarios: Scenario[];
   frameworks: Framework[];
-  /** Databases of the HTTP scenario (PostgreSQL first: the one the targets were set on). */
+  /** Databases of the HTTP scenarios, Yoga/tRPC and fetch (PostgreSQL first: the one the targets were set on). */
   httpBackends: SqlBackendName[];
   /** Databases whose statements are counted. */
   statementBackends: SqlBackendName[];

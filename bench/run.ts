@@ -1,4 +1,4 @@
-// npm run bench [-- --quick] [-- --check] [-- --only http,statements,powertools,store,scale,purge]
+// npm run bench [-- --quick] [-- --check] [-- --only http,fetch,statements,powertools,store,scale,purge]
 //               [-- --http-backends postgresql,sqlite,mariadb] [-- --backends sqlite,postgresql,mariadb,redis]
 //               [-- --rounds 5] [-- --out bench/results]
 // Writes report.md, results.json and SVG charts; --check exits 1 when a figure misses its target.

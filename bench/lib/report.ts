@@ -60,6 +60,18 @@ export class Report {
     if (this.log) this.print(section);
   }
 
+  /**
+   * Rows for a table another scenario may have added already (same title and header): appended to
+   * it, notes included, so related rows share one table; otherwise added as a new section.
+   */
+  addRows(section: Section): void {
+    const existing = this.sections.find((s) => s.title === section.title && s.header.join('|') === section.header.join('|'));
+    if (!existing) return this.add(section);
+    existing.rows.push(...section.rows);
+    existing.notes = [...(existing.notes ?? []), ...(section.notes ?? [])];
+    if (this.log) this.print(section);
+  }
+
   print(section: Section): void {
     console.log(`\n## ${section.title}`);
     console.table(section.rows.map((r) => Object.fromEntries(section.header.map((h, i) => [h, r[i]]))));

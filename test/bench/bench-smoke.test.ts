@@ -36,6 +36,21 @@ const HTTP_MEASURES = [
   'first p50 / bare p50 (lease, pool)',
   'first throughput@2 / bare (lease, pool)',
 ];
+// oncely/http's idempotent() around a fetch handler (bench/scenarios/fetch-http.ts), same sizes.
+const FETCH_MEASURES = [
+  'replay p50 / bare p50',
+  'replay throughput@2 / bare',
+  'first p50 / bare p50 (lease)',
+  'first throughput@2 / bare (lease)',
+  'pass-through p50 / bare p50',
+  'replay p99 / bare p99',
+  'first p99 / bare p99 (lease)',
+  'pass-through p99 / bare p99',
+  'replay p50 / bare p50 (pool)',
+  'replay throughput@2 / bare (pool)',
+  'first p50 / bare p50 (lease, pool)',
+  'first throughput@2 / bare (lease, pool)',
+];
 const PATHS = ['pass-through', 'first (lease)', 'first (transactional)', 'replay'];
 const STEP_MEASURES = [
   'oncely statements per step (4 steps, first)',
@@ -57,6 +72,7 @@ describe.skipIf(!allServices)('npm run bench, tiny configuration', () => {
       const figures = report.figures.map((f) => `${f.group} | ${f.measure}`);
       const expected = [
         ...['Yoga', 'tRPC'].flatMap((fw) => HTTP_MEASURES.map((m) => `${fw} / postgresql | ${m}`)),
+        ...FETCH_MEASURES.map((m) => `fetch handler / postgresql | ${m}`),
         ...['postgresql', 'mariadb', 'sqlite'].flatMap((db) => ['Yoga', 'tRPC'].flatMap((fw) => PATHS.map((p) => `${fw} / ${db} | oncely statements per ${p}`))),
         ...['postgresql', 'mariadb', 'sqlite'].flatMap((db) => ['Yoga', 'tRPC'].flatMap((fw) => STEP_MEASURES.map((m) => `${fw} / ${db} | ${m}`))),
         'Redis, in process | first p50, oncely / Powertools',
@@ -120,6 +136,11 @@ describe.skipIf(!allServices)('npm run bench, tiny configuration', () => {
       const markdown = readFileSync(file, 'utf8');
       for (const heading of ['## Machine', '## Method', '## Figures and targets', 'Over HTTP', 'Duplicate storm', 'Statements per request', 'Statements per step', 'AWS Powertools', 'Store cost per call', 'Claim latency', 'Claims during a purge']) {
         expect(markdown).toContain(heading);
+      }
+      // The fetch handler's paths join the Yoga/tRPC per-path table.
+      const httpTable = markdown.slice(markdown.indexOf('## Over HTTP'), markdown.indexOf('## Duplicate storm'));
+      for (const path of ['bare', 'pass-through', 'first (lease)', 'replay', 'first (lease, pool)', 'replay (pool)']) {
+        expect(httpTable).toContain(`| fetch handler / postgresql | ${path} |`);
       }
       expect(markdown).toContain('npm run bench -- --tiny-test');
       expect(markdown).toMatch(/postgresql \S+/);
