@@ -1,7 +1,7 @@
 import type { HeldClaim } from '../core/call.js';
 import { ConfigurationError } from '../core/errors.js';
 import { toResponse } from './answer.js';
-import { tapBody } from './body-tap.js';
+import { concat, readAvailable, tapBody } from './body-tap.js';
 import { attachContext } from './context.js';
 import { type CompleteAnswer, type RequestFacts, abandon, openRequest, settle } from './lifecycle.js';
 import { type HttpConfig, type HttpIdempotencyOptions, resolveHttpOptions } from './options.js';
@@ -57,6 +57,13 @@ export async function finishResponse<R>(config: HttpConfig<R>, claim: HeldClaim<
     await settle(config, claim, answer(new Uint8Array(0)));
     return response;
   }
-  const body = tapBody(response.body, (bytes) => settle(config, claim, answer(bytes)), (error) => abandon(claim, error), signal);
+  const start = await readAvailable(response.body);
+  if (start.done) {
+    // Whole already: stored now, and sent as a fixed body (faster than a stream on every server).
+    const bytes = concat(start.chunks);
+    await settle(config, claim, answer(bytes));
+    return new Response(bytes.byteLength === 0 ? null : (bytes as BodyInit), { status: response.status, statusText: response.statusText, headers: response.headers });
+  }
+  const body = tapBody(start, (bytes) => settle(config, claim, answer(bytes)), (error) => abandon(claim, error), signal);
   return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
 }

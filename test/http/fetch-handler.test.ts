@@ -329,6 +329,29 @@ describe('oncely/http: streamed bodies', () => {
   });
 });
 
+describe('oncely/http: whole bodies are sent as bytes', () => {
+  it('stores an answer whose body is whole at once before returning it, and sends it as a fixed body', async () => {
+    const t = target();
+    const response = await t.fetch(request({ key: 'fixed', body: { amount: 5 } }));
+    // Not read yet, and already stored: the retry replays instead of meeting a claim in progress.
+    const retry = await t.send({ key: 'fixed', body: { amount: 5 } });
+    expect(retry.headers['idempotent-replayed']).toBe('true');
+    const first = await answer(response);
+    expect(retry.text).toBe(first.text);
+    expect(t.executions()).toBe(1);
+  });
+
+  it('keeps a body that is still coming a stream: returned before it is stored', async () => {
+    const t = target();
+    const response = await t.fetch(request({ key: 'coming', body: { amount: 6, stream: true } }));
+    const duplicate = await t.send({ key: 'coming', body: { amount: 6, stream: true } });
+    expect(duplicate.status).toBe(409);
+    await answer(response);
+    expect((await t.send({ key: 'coming', body: { amount: 6, stream: true } })).headers['idempotent-replayed']).toBe('true');
+    expect(t.executions()).toBe(1);
+  });
+});
+
 describe('oncely/http: the request signal (runtimes that abort it when the client leaves, such as workerd)', () => {
   const signalled = (send: Send, controller: AbortController) => new Request(request(send), { signal: controller.signal });
 
