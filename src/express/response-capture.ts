@@ -26,19 +26,33 @@ export function captureResponse(res: Response, finish: (answer: CapturedResponse
   } as Write;
   res.end = function (this: Response, ...args: unknown[]) {
     if (ended) return (end as (...a: unknown[]) => Response).apply(this, args);
-    ended = true;
     const chunk = typeof args[0] === 'function' ? undefined : args[0];
+    // A chunk Node refuses (a Uint16Array, a number): the real end throws to the handler now, as
+    // without oncely, and nothing is stored (the key is given back when the connection closes).
+    if (!isChunk(chunk)) return (end as (...a: unknown[]) => Response).apply(this, args);
+    ended = true;
     keep(chunks, chunk, typeof args[1] === 'string' ? args[1] : undefined);
     res.write = write;
     res.end = end;
     const answer: CapturedResponse = { status: res.statusCode, headers: headerPairs(res), body: new Uint8Array(Buffer.concat(chunks)) };
-    const real = () => (end as (...a: unknown[]) => Response).apply(res, args);
+    const real = () => {
+      try {
+        (end as (...a: unknown[]) => Response).apply(res, args);
+      } catch (error) {
+        // Nobody is left to catch it (the handler returned): end the exchange instead of the process.
+        res.destroy(error as Error);
+      }
+    };
     finish(answer).then(real, real);
     return res;
   } as End;
   res.once('close', () => {
     if (!ended) void abandon().catch(() => undefined);
   });
+}
+
+function isChunk(chunk: unknown): boolean {
+  return chunk === undefined || chunk === null || typeof chunk === 'string' || chunk instanceof Uint8Array;
 }
 
 function keep(chunks: Buffer[], chunk: unknown, encoding: unknown): void {

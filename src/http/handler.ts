@@ -1,7 +1,7 @@
 import type { HeldClaim } from '../core/call.js';
 import { ConfigurationError } from '../core/errors.js';
 import { toResponse } from './answer.js';
-import { concat, readAvailable, tapBody } from './body-tap.js';
+import { type BodyStart, concat, readAvailable, tapBody } from './body-tap.js';
 import { attachContext } from './context.js';
 import { type CompleteAnswer, type RequestFacts, abandon, openRequest, settle } from './lifecycle.js';
 import { type HttpConfig, type HttpIdempotencyOptions, resolveHttpOptions } from './options.js';
@@ -52,12 +52,25 @@ export function factsOf(request: Request): RequestFacts<Request> {
  * once the body is complete; released if it breaks or the client cancels.
  */
 export async function finishResponse<R>(config: HttpConfig<R>, claim: HeldClaim<StoredHttpResponse>, response: Response, signal?: AbortSignal): Promise<Response> {
+  // A network error (Response.error(), status 0) is no answer: it could not be replayed. The key is
+  // given back and the response passed on as it is.
+  if (response.type === 'error' || response.status < 200 || response.status > 599) {
+    await abandon(claim);
+    return response;
+  }
   const answer = (body: Uint8Array): CompleteAnswer => ({ status: response.status, headers: response.headers, body });
   if (response.body === null) {
     await settle(config, claim, answer(new Uint8Array(0)));
     return response;
   }
-  const start = await readAvailable(response.body);
+  let start: BodyStart;
+  try {
+    start = await readAvailable(response.body);
+  } catch (error) {
+    // A body already read or locked (a Response object returned twice): nothing to store.
+    await abandon(claim, error);
+    throw error;
+  }
   if (start.done) {
     // Whole already: stored now, and sent as a fixed body (faster than a stream on every server).
     const bytes = concat(start.chunks);

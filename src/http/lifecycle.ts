@@ -77,7 +77,7 @@ function answerOf(outcome: Outcome<StoredHttpResponse>): HttpAnswer {
 export function storeHttpOutcome(outcome: Outcome): boolean {
   if (!outcome.ok) return false;
   const status = (outcome.value as StoredHttpResponse | undefined)?.status;
-  return typeof status === 'number' && (status < 400 || isDeterministicClientStatus(status));
+  return typeof status === 'number' && status >= 200 && (status < 400 || isDeterministicClientStatus(status));
 }
 
 /** A complete answer of the handler, as the lifecycle stores it. */

@@ -31,10 +31,30 @@ export function parsedRequestInput(method: string, path: string, body: unknown):
 function parsedOrBytes(bytes: Uint8Array): unknown {
   if (bytes.byteLength === 0) return bytes;
   try {
-    return JSON.parse(utf8.decode(bytes)) as unknown;
+    const text = utf8.decode(bytes);
+    // Two bodies that parse alike only because parsing lost something must not share a fingerprint.
+    return parsesExactly(text) ? (JSON.parse(text) as unknown) : bytes;
   } catch {
     return bytes;
   }
+}
+
+const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/g;
+
+/**
+ * Whether every number in a JSON text survives JSON.parse: at most 15 significant digits (past
+ * that, 12345678901234567890 and ...891 become one double) and within a double's normal range
+ * (1e400 and 2e400 both become Infinity, 1e-400 and 2e-400 both 0). Digits inside strings are looked at too: such a body is then
+ * fingerprinted by its bytes, which is only stricter.
+ */
+function parsesExactly(text: string): boolean {
+  for (const [token] of text.matchAll(NUMBER)) {
+    const mantissa = token.replace(/^-/, '').replace(/[eE].*$/, '').replace('.', '').replace(/^0+/, '').replace(/0+$/, '');
+    const value = Math.abs(Number(token));
+    // Too many digits, overflow to Infinity, or underflow to 0 or to a subnormal (fewer digits kept).
+    if (mantissa.length > 15 || !Number.isFinite(value) || (mantissa !== '' && value < 2.2250738585072014e-308)) return false;
+  }
+  return true;
 }
 
 /** The path of a URL as fingerprinted: pathname and query, as the client sent them. */

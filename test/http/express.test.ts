@@ -208,3 +208,30 @@ describe('oncely/express: hostile key headers over a raw socket', () => {
     expect(accepted).toBeGreaterThan(20);
   });
 });
+
+describe('oncely/express: a chunk Node refuses (from review)', () => {
+  it('throws to the handler as without oncely, stores nothing, and the retry runs', async () => {
+    let runs = 0;
+    const app = express();
+    app.post('/orders', idempotency({ store: new MemoryStore() }), (_req, res) => {
+      runs += 1;
+      if (runs === 1) {
+        res.status(201);
+        res.end(new Uint16Array([0x4141]) as unknown as Uint8Array);
+        return;
+      }
+      res.status(201).send('ok');
+    });
+    app.use(((error, _req, res, _next) => {
+      res.status(500).send(`handler error: ${(error as Error).message.slice(0, 20)}`);
+    }) as express.ErrorRequestHandler);
+    const origin = await start(app);
+    const first = await post(origin, 'u16', '{}', 'application/json');
+    expect(first.status).toBe(500);
+    const retry = await post(origin, 'u16', '{}', 'application/json');
+    expect(retry.status).toBe(201);
+    expect(retry.text).toBe('ok');
+    expect(retry.headers['idempotent-replayed']).toBeUndefined();
+    expect(runs).toBe(2);
+  });
+});

@@ -352,6 +352,55 @@ describe('oncely/http: whole bodies are sent as bytes', () => {
   });
 });
 
+describe('oncely/http: answers that cannot be kept (from review)', () => {
+  it('gives the key back for Response.error() (status 0 cannot be replayed): the retry runs', async () => {
+    const store = new MemoryStore();
+    let runs = 0;
+    const handler = idempotent(async () => (++runs === 1 ? Response.error() : new Response('ok', { status: 201 })), { store });
+    const first = await handler(request({ key: 'err', body: {} }));
+    expect(first.type).toBe('error');
+    const retry = await answer(await handler(request({ key: 'err', body: {} })));
+    expect(retry.status).toBe(201);
+    expect(retry.headers['idempotent-replayed']).toBeUndefined();
+    expect(runs).toBe(2);
+  });
+
+  it('gives the key back when the handler returns a Response whose body was already read', async () => {
+    const store = new MemoryStore();
+    const cached = new Response('hello', { status: 201 });
+    await cached.text();
+    let runs = 0;
+    const handler = idempotent(async () => (++runs === 1 ? cached : new Response('fresh', { status: 201 })), { store });
+    await expect(handler(request({ key: 'used', body: {} }))).rejects.toThrow();
+    const retry = await answer(await handler(request({ key: 'used', body: {} })));
+    expect(retry.status).toBe(201);
+    expect(retry.text).toBe('fresh');
+    expect(runs).toBe(2);
+  });
+});
+
+describe('oncely/http: JSON bodies that parse alike only by losing something (from review)', () => {
+  it.each([
+    ['{"id":12345678901234567890}', '{"id":12345678901234567891}'],
+    ['{"x":1e400}', '{"x":2e400}'],
+    ['{"x":1e-400}', '{"x":2e-400}'],
+    ['{"x":0.1000000000000000055511151231257827}', '{"x":0.1}'],
+  ])('%s then %s with one key: 422, not a replay', async (first, second) => {
+    const t = target();
+    expect((await t.send({ key: 'lossy', body: first, contentType: 'application/json' })).status).toBe(201);
+    const again = await t.send({ key: 'lossy', body: second, contentType: 'application/json' });
+    expect(again.status).toBe(422);
+    expect(t.executions()).toBe(1);
+  });
+
+  it('still compares exact JSON canonically (key order, whitespace, 1.50 and 1.5)', async () => {
+    const t = target();
+    expect((await t.send({ key: 'exact', body: '{"a":1.50,"b":[1,2]}', contentType: 'application/json' })).status).toBe(201);
+    const again = await t.send({ key: 'exact', body: '{ "b": [1, 2], "a": 1.5 }', contentType: 'application/json' });
+    expect(again.headers['idempotent-replayed']).toBe('true');
+  });
+});
+
 describe('oncely/http: the request signal (runtimes that abort it when the client leaves, such as workerd)', () => {
   const signalled = (send: Send, controller: AbortController) => new Request(request(send), { signal: controller.signal });
 
