@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { concat } from '../http/body-tap.js';
 import type { ContractRunner } from './contract.js';
 
 /** The test functions of your runner, as the store contract takes them (vitest, jest, node:test). */
@@ -647,16 +648,6 @@ async function readBroken(response: Response): Promise<{ response: Response; com
   } catch {
     return { response, complete: false };
   }
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.byteLength;
-  }
-  return out;
 }
 
 function isProblem(answer: Answer): boolean {

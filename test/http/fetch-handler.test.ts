@@ -298,7 +298,9 @@ describe('oncely/http: streamed bodies', () => {
       if (next.done) break;
       chunks.push(next.value);
     }
-    expect(Date.now() - started - firstAt).toBeGreaterThanOrEqual(30);
+    // The last chunk came at least one 20 ms gap after the first (the read of the second one may
+    // start before the response is returned, so not both gaps need to show here).
+    expect(Date.now() - started - firstAt).toBeGreaterThanOrEqual(15);
     const whole = new TextDecoder().decode(Buffer.concat(chunks));
     const again = await t.send({ key: 'st', body: { amount: 4, stream: true } });
     expect(again.text).toBe(whole);

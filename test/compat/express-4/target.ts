@@ -2,11 +2,11 @@
  * The conformance target contract (docs/http.md, "Conformance test") on this folder's Express 4
  * with oncely/express: test/http/support/express-target.ts over `express` from ./express-4.ts.
  */
-import http from 'node:http';
-import { once } from 'node:events';
-import type { AddressInfo } from 'node:net';
+import type http from 'node:http';
 import type { ExpressIdempotencyOptions } from '../../../src/express/index.js';
+import type { Express } from 'express';
 import { expressTarget } from '../../http/support/express-target.js';
+import { serveExpress } from '../../http/support/servers.js';
 import { express } from './express-4.js';
 
 export interface Served {
@@ -20,20 +20,9 @@ export function express4Target(options: ExpressIdempotencyOptions, { parseJson =
   return expressTarget(options, { parseJson, express });
 }
 
-/** An Express app on node:http, 127.0.0.1 and a free port. */
-export async function serve(app: http.RequestListener): Promise<Omit<Served, 'executions'>> {
-  const server = http.createServer(app);
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  return {
-    origin: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+/** An Express app (4 or 5) on node:http, 127.0.0.1 and a free port. */
+export function serve(app: http.RequestListener): Promise<Omit<Served, 'executions'>> {
+  return serveExpress(app as Express);
 }
 
 export async function serveTarget(options: ExpressIdempotencyOptions, parseJson = true): Promise<Served> {

@@ -18,6 +18,11 @@ export interface Served {
 async function listening(server: http.Server): Promise<Served> {
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
+  return served(server);
+}
+
+/** A listening server's origin, and a close that does not wait for keep-alive connections. */
+function served(server: http.Server): Served {
   const { port } = server.address() as AddressInfo;
   return {
     origin: `http://127.0.0.1:${port}`,
@@ -68,14 +73,7 @@ export function serveFetchHandler(handler: (request: Request) => Promise<Respons
 export async function serveHono(app: Hono<any>): Promise<Served> {
   const server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }) as http.Server;
   if (!server.listening) await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  return {
-    origin: `http://127.0.0.1:${port}`,
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
-  };
+  return served(server);
 }
 
 export function serveExpress(app: Express): Promise<Served> {
