@@ -16,6 +16,11 @@ export interface Figure {
   /** The one-minute load average over the rounds that produced it. */
   load?: Spread;
   target?: Target;
+  /**
+   * The same ratio for the hand-written minimum protocol (bench/scenarios/floor.ts), measured in
+   * the same rounds: the best any implementation keeping the guarantees could reach here.
+   */
+  floor?: Spread;
 }
 
 /** The targets from the benchmark issue; a figure carrying one is checked by `--check`. */

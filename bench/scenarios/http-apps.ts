@@ -27,7 +27,17 @@ export interface App {
 }
 
 /** How the server is built: bare (no oncely at all), or with oncely in lease or transactional mode. */
-export type Protection = { kind: 'bare' } | { kind: 'oncely'; engine: Idempotency; transactional: boolean };
+export type Protection =
+  | { kind: 'bare' }
+  | { kind: 'oncely'; engine: Idempotency; transactional: boolean }
+  // The bare server whose mutation runs the hand-written minimum protocol around the create (floor.ts).
+  | { kind: 'floor'; around: <T>(work: (db: Prisma) => Promise<T>) => Promise<T> };
+
+/** The create as each server runs it: directly, or inside the floor protocol. */
+function mutation(prisma: Prisma, protection: Protection, executions: Executions, tag: string, tx: Prisma | undefined) {
+  if (protection.kind === 'floor') return protection.around((db) => placeOrder(db, executions, tag));
+  return placeOrder(tx ?? prisma, executions, tag);
+}
 
 /** The mutation: one Prisma create, like placing an order; through `tx` in transactional mode. */
 function placeOrder(db: Prisma, executions: Executions, tag: string) {
@@ -75,7 +85,7 @@ async function yogaApp(prisma: Prisma, protection: Protection, executions: Execu
       resolvers: {
         Mutation: {
           placeOrder: (_: unknown, args: { tag: string }, context: TxContext) =>
-            placeOrder((context.idempotency?.tx as Prisma | undefined) ?? prisma, executions, args.tag),
+            mutation(prisma, protection, executions, args.tag, context.idempotency?.tx as Prisma | undefined),
         },
       },
     }),
@@ -97,8 +107,7 @@ async function trpcApp(prisma: Prisma, protection: Protection, executions: Execu
       : t.procedure;
   const router = t.router({
     placeOrder: procedure.input((raw) => raw as { tag: string }).mutation(({ input, ctx }) => {
-      const tx = (ctx as TxContext).idempotency?.tx as Prisma | undefined;
-      return placeOrder(tx ?? prisma, executions, input.tag);
+      return mutation(prisma, protection, executions, input.tag, (ctx as TxContext).idempotency?.tx as Prisma | undefined);
     }),
   });
   const handler = createHTTPHandler({ router, basePath: '/trpc/', createContext: ({ req, res, info }) => ({ req, res, info }) });

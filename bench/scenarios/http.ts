@@ -6,9 +6,13 @@ import { type SqlBackendName, openBackend } from '../lib/backends.js';
 import type { Report } from '../lib/report.js';
 import { type Arm, type Round, armOverRounds, ratioOverRounds, runRound } from '../lib/rounds.js';
 import { type Summary, measure, ms } from '../lib/stats.js';
-import { TARGETS } from '../lib/targets.js';
+import { TARGETS, type Target } from '../lib/targets.js';
 import { type Answer, type App, type Framework, createOrdersTable, startApp } from './http-apps.js';
 import { NOOP_TELEMETRY, balancedPairs } from './telemetry-overhead.js';
+import { floorProtocol } from './floor.js';
+
+/** The arms of the bare server running the hand-written minimum protocol (floor.ts). */
+const FLOOR = { lease: 'floor (lease)', transactional: 'floor (transactional)' } as const;
 
 /** The arms of the lease-mode server whose store has `pool` (PostgreSQL, MariaDB). */
 const POOL = { first: 'first (lease, pool)', replay: 'replay (pool)' } as const;
@@ -72,7 +76,11 @@ export async function httpScenarios(report: Report, frameworks: Framework[], bac
         // statements prepared on the driver instead of Prisma's raw-query path. Not on SQLite.
         const pooled = pool ? new Idempotency({ store: new PrismaStore({ client, table, pool }), inProgress: 'wait', waitTimeout: '30s' }) : undefined;
         const leasePool = pooled ? await startApp(framework, client, { kind: 'oncely', engine: pooled, transactional: false }, executions) : undefined;
-        apps.push(bare, lease, tx, leaseTraced, ...(leasePool ? [leasePool] : []));
+        // The bare server with the hand-written minimum protocol around its create (floor.ts).
+        const floor = floorProtocol(client, provider, table, pool);
+        const floorLease = await startApp(framework, client, { kind: 'floor', around: floor.lease }, executions);
+        const floorTx = await startApp(framework, client, { kind: 'floor', around: floor.transactional }, executions);
+        apps.push(bare, lease, tx, leaseTraced, floorLease, floorTx, ...(leasePool ? [leasePool] : []));
 
         // Warm-up: JIT, connection pools, the table check; and the completed keys replays re-send.
         for (let i = 0; i < sizes.warmup; i++) {
@@ -82,6 +90,8 @@ export async function httpScenarios(report: Report, frameworks: Framework[], bac
           await expectAnswer(tx.send(randomUUID(), 'warmup'), false, `${where} warm-up transactional`);
           await expectAnswer(leaseTraced.send(randomUUID(), 'warmup'), false, `${where} warm-up first, openTelemetry() no-op`);
           if (leasePool) await expectAnswer(leasePool.send(randomUUID(), 'warmup'), false, `${where} warm-up first (lease, pool)`);
+          await expectAnswer(floorLease.send(randomUUID(), 'warmup'), false, `${where} warm-up floor (lease)`);
+          await expectAnswer(floorTx.send(randomUUID(), 'warmup'), false, `${where} warm-up floor (transactional)`);
         }
         const completed = Array.from({ length: Math.max(sizes.latencyRequests, sizes.concurrency) }, () => randomUUID());
         for (const key of completed) await expectAnswer(lease.send(key, 'replayed'), false, `${where} completing replay keys`);
@@ -93,6 +103,8 @@ export async function httpScenarios(report: Report, frameworks: Framework[], bac
           'first (lease)': () => expectAnswer(lease.send(randomUUID(), 'first'), false, `${where} first (lease)`),
           'first (transactional)': () => expectAnswer(tx.send(randomUUID(), 'first-tx'), false, `${where} first (transactional)`),
           replay: (i) => expectAnswer(lease.send(replayKey(i), 'replayed'), true, `${where} replay`),
+          [FLOOR.lease]: () => expectAnswer(floorLease.send(randomUUID(), 'floor'), false, `${where} ${FLOOR.lease}`),
+          [FLOOR.transactional]: () => expectAnswer(floorTx.send(randomUUID(), 'floor-tx'), false, `${where} ${FLOOR.transactional}`),
           ...(leasePool
             ? {
                 [POOL.first]: () => expectAnswer(leasePool.send(randomUUID(), 'first-pool'), false, `${where} ${POOL.first}`),
@@ -157,22 +169,23 @@ export async function httpScenarios(report: Report, frameworks: Framework[], bac
         const figures = [
           { measure: 'replay p50 / bare p50', rounds: latency, f: p50('replay'), target: TARGETS.replayP50 },
           { measure: `replay throughput@${sizes.concurrency} / bare`, rounds: throughput, f: tput('replay'), target: TARGETS.replayThroughput },
-          { measure: 'first p50 / bare p50 (lease)', rounds: latency, f: p50('first (lease)'), target: TARGETS.firstLeaseP50 },
-          { measure: 'first p50 / bare p50 (transactional)', rounds: latency, f: p50('first (transactional)'), target: TARGETS.firstTransactionalP50 },
+          { measure: 'first p50 / bare p50 (lease)', rounds: latency, f: p50('first (lease)'), target: TARGETS.firstLeaseP50, floor: p50(FLOOR.lease) },
+          { measure: 'first p50 / bare p50 (transactional)', rounds: latency, f: p50('first (transactional)'), target: TARGETS.firstTransactionalP50, floor: p50(FLOOR.transactional) },
           { measure: `first throughput@${sizes.concurrency} / bare (lease)`, rounds: throughput, f: tput('first (lease)'), target: TARGETS.firstThroughput },
           { measure: 'pass-through p50 / bare p50', rounds: latency, f: p50('pass-through'), target: undefined },
           ...(leasePool
             ? [
                 { measure: 'replay p50 / bare p50 (pool)', rounds: latency, f: p50(POOL.replay), target: TARGETS.replayP50 },
                 { measure: `replay throughput@${sizes.concurrency} / bare (pool)`, rounds: throughput, f: tput(POOL.replay), target: TARGETS.replayThroughput },
-                { measure: 'first p50 / bare p50 (lease, pool)', rounds: latency, f: p50(POOL.first), target: TARGETS.firstLeaseP50 },
+                { measure: 'first p50 / bare p50 (lease, pool)', rounds: latency, f: p50(POOL.first), target: TARGETS.firstLeaseP50, floor: p50(FLOOR.lease) },
                 { measure: `first throughput@${sizes.concurrency} / bare (lease, pool)`, rounds: throughput, f: tput(POOL.first), target: TARGETS.firstThroughput },
               ]
             : []),
         ];
-        for (const fig of figures) {
-          const { ratio, load } = ratioOverRounds(fig.rounds as Round<Summary>[], fig.f);
-          report.figure({ group: where, measure: fig.measure, unit: 'x', value: ratio, load, ...(fig.target ? { target: fig.target } : {}) });
+        for (const fig of figures as { measure: string; rounds: Round<Summary>[]; f: (res: Record<string, Summary>) => number; target?: Target; floor?: (res: Record<string, Summary>) => number }[]) {
+          const { ratio, load } = ratioOverRounds(fig.rounds, fig.f);
+          const floorRatio = fig.floor ? ratioOverRounds(fig.rounds, fig.floor).ratio : undefined;
+          report.figure({ group: where, measure: fig.measure, unit: 'x', value: ratio, load, ...(fig.target ? { target: fig.target } : {}), ...(floorRatio ? { floor: floorRatio } : {}) });
           if (fig.measure.includes('p50 /')) bars.push({ label: `${where}: ${fig.measure.replace(' / bare p50', '')}`, value: ratio.median });
         }
         for (const [what, pair] of Object.entries(NOOP_TELEMETRY)) {

@@ -77,6 +77,8 @@ interface SharedChecks {
   verified?: Promise<void>;
   /** provider "mysql": whether the server is MariaDB (which has INSERT ... RETURNING). */
   mariadb?: Promise<boolean>;
+  /** provider "postgresql": whether new connections run READ COMMITTED unless told otherwise. */
+  readCommitted?: Promise<boolean>;
   /** Whether the table has the steps column; a "no" is asked again after STEPS_RECHECK_MS. */
   steps?: { present: Promise<boolean>; absent?: boolean; at: number };
 }
@@ -234,10 +236,12 @@ export class PrismaStore<TClient extends PrismaClientLike = PrismaClientLike> im
       throw new ConfigurationError('PrismaStore: transactional mode needs a full PrismaClient (with $transaction), not a transaction client.');
     }
     const run = begin.bind(this.client) as InteractiveTransaction;
+    // Asking for the level costs a statement per transaction: left out where it is the default.
+    const setLevel = this.provider === 'mysql' || (this.provider === 'postgresql' && !(await this.readCommittedByDefault()));
     const options = {
       timeout: this.options.transaction?.timeout ?? 30_000,
       maxWait: this.options.transaction?.maxWait ?? 10_000,
-      ...(this.provider === 'sqlite' ? {} : { isolationLevel: 'ReadCommitted' }),
+      ...(setLevel ? { isolationLevel: 'ReadCommitted' } : {}),
     };
     return retryTransient(
       async () => {
@@ -258,6 +262,24 @@ export class PrismaStore<TClient extends PrismaClientLike = PrismaClientLike> im
     });
   }
 
+  /**
+   * PostgreSQL: whether a transaction starts READ COMMITTED without asking (the server default,
+   * unless the server, database, role or connection string changed
+   * default_transaction_isolation). Asked once per store; a failed look-up is asked again.
+   */
+  private readCommittedByDefault(): Promise<boolean> {
+    if (!this.check.readCommitted) {
+      const asked = this.run(() => this.db.once<{ v: string }>("SELECT current_setting('default_transaction_isolation') AS v", [])).then(
+        (rows) => rows[0]?.v === 'read committed',
+      );
+      this.check.readCommitted = asked;
+      asked.catch(() => {
+        if (this.check.readCommitted === asked) this.check.readCommitted = undefined;
+      });
+    }
+    return this.check.readCommitted;
+  }
+
   async create(r: IdempotencyRecord): Promise<boolean> {
     const count = await this.run(() => this.db.count(this.sql.insert, insertValues(r)), true);
     return count === 1;
@@ -266,14 +288,18 @@ export class PrismaStore<TClient extends PrismaClientLike = PrismaClientLike> im
   /**
    * One statement where the database can (PostgreSQL, SQLite, MariaDB: see `insertOrSelect`);
    * on MySQL, and on PostgreSQL when the row it met was committed after the statement's snapshot,
-   * `create` then `get`.
+   * `create` then `get`. Inside a PostgreSQL transaction also `create` then `get`: statements
+   * there go unprepared through Prisma, and PostgreSQL plans the plain INSERT in a fraction of the
+   * time it takes for the combined one (0.28 against 0.45 ms here), so a first execution is
+   * cheaper and a replay, which reads after it, dearer.
    */
   createOrGet(r: IdempotencyRecord): Promise<CreateOrGet> {
     return this.watched(r, () => this.insertOrRead(r), (result) => (result.created ? null : result.existing));
   }
 
   private async insertOrRead(r: IdempotencyRecord): Promise<CreateOrGet> {
-    if (this.provider === 'mysql' && !(await this.isMariaDb())) {
+    const separate = this.provider === 'mysql' ? !(await this.isMariaDb()) : this.provider === 'postgresql' && this.claimConflict !== undefined;
+    if (separate) {
       if (await this.create(r)) return { created: true };
       return { created: false, existing: await this.read(r) };
     }
