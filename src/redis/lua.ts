@@ -57,15 +57,16 @@ const STATUS_AT = FIELDS.indexOf('status') + 1;
  * create and createOrGet. ARGV: id, grace, deadline, purge time, read ("1": answer the existing
  * record's FIELDS after the result), field-value pairs. Inserts only when the hash does not exist.
  * Replies {1, t} (created), {0, t} or {0, t, ...FIELDS values} (exists), {-1, t} (too late).
+ * EXISTS comes before the twelve-field HMGET so that a first execution (no record) does not build
+ * and read twelve nils (about 0.8 µs of Redis time); a replay pays one EXISTS more (about 0.5 µs).
  */
 export const claimScript = script(`
 local t = server_now()
 if t > tonumber(ARGV[3]) then return {-1, t} end
-if ARGV[5] == '1' then
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  if ARGV[5] ~= '1' then return {0, t} end
   local cur = redis.call('HMGET', KEYS[1], ${FIELD_LIST})
   if cur[${STATUS_AT}] then return {0, t, unpack(cur)} end
-elseif redis.call('EXISTS', KEYS[1]) == 1 then
-  return {0, t}
 end
 redis.call('HSET', KEYS[1], unpack(ARGV, 6))
 local grace = tonumber(ARGV[2])

@@ -24,15 +24,20 @@ interface NodeRedisCommon {
   destroy(): void;
 }
 
+/** Per-command options the adapter passes (node-redis' CommandOptions). */
+export interface NodeRedisCommandOptions {
+  timeout?: number;
+}
+
 /** A node-redis client: `createClient(...)` (connected by you). */
 export interface NodeRedisClientLike extends NodeRedisCommon {
-  sendCommand(args: string[]): Promise<unknown>;
+  sendCommand(args: string[], options?: NodeRedisCommandOptions): Promise<unknown>;
   duplicate(): NodeRedisClientLike;
 }
 
 /** A node-redis cluster: `createCluster(...)` (connected by you). */
 export interface NodeRedisClusterLike extends NodeRedisCommon {
-  sendCommand(firstKey: string | undefined, isReadonly: boolean | undefined, args: string[]): Promise<unknown>;
+  sendCommand(firstKey: string | undefined, isReadonly: boolean | undefined, args: string[], options?: NodeRedisCommandOptions): Promise<unknown>;
   duplicate(): NodeRedisClusterLike;
   getSlotMaster(slot: number): unknown;
 }
@@ -57,12 +62,29 @@ function isCluster(client: NodeRedisClientLike | NodeRedisClusterLike): client i
   return typeof (client as Partial<NodeRedisClusterLike>).getSlotMaster === 'function';
 }
 
-/** The key a command routes by in a Cluster: the first key of a script, else the first argument. */
-function firstKey(command: string, args: string[]): string | undefined {
-  const name = command.toUpperCase();
-  if (name === 'EVALSHA' || name === 'EVAL') return Number(args[1]) > 0 ? args[2] : undefined;
+/** The key a command (`argv`, its name first) routes by in a Cluster: the first key of a script, else the first argument. */
+function firstKey(argv: string[]): string | undefined {
+  const name = (argv[0] as string).toUpperCase();
+  if (name === 'EVALSHA' || name === 'EVAL') return Number(argv[2]) > 0 ? argv[3] : undefined;
   if (name === 'TIME' || name === 'PING') return undefined;
-  return args[0];
+  return argv[1];
+}
+
+/**
+ * node-redis (v6) gives every command a timeout of its own, 5 s unless configured, made of an
+ * AbortSignal.timeout and two listeners per command: about 3 µs of CPU per command, paid twice by
+ * every first execution. The store bounds every call itself (commandTimeout, see bound.ts) and
+ * every step is harmless when it runs late, as with ioredis, which has no per-command timeout by
+ * default; so the store's commands are sent without node-redis' default one. A timeout set on
+ * the client (`commandOptions.timeout` in its options) is kept.
+ */
+const WITHOUT_DEFAULT_TIMEOUT: NodeRedisCommandOptions = Object.freeze({ timeout: 0 });
+
+function commandOptionsFor(client: NodeRedisClientLike | NodeRedisClusterLike): NodeRedisCommandOptions | undefined {
+  type Options = { commandOptions?: NodeRedisCommandOptions } | undefined;
+  // A client exposes its options as `options`, a cluster as `_options`.
+  const given = client as unknown as { options?: Options; _options?: Options };
+  return (given.options ?? given._options)?.commandOptions?.timeout === undefined ? WITHOUT_DEFAULT_TIMEOUT : undefined;
 }
 
 function wrap(client: NodeRedisClientLike | NodeRedisClusterLike): RedisClientLike & RedisSubscriberLike {
@@ -73,12 +95,15 @@ function wrap(client: NodeRedisClientLike | NodeRedisClusterLike): RedisClientLi
   const onMessage = (message: string, channel: string) => {
     for (const listener of messageListeners) listener(channel, message);
   };
+  const options = commandOptionsFor(client);
   const wrapped: RedisClientLike & RedisSubscriberLike = {
     call(command, ...args) {
-      const strings = args.map(String);
+      // node-redis takes strings only; one array, the command's name first.
+      const argv = [command];
+      for (const arg of args) argv.push(String(arg));
       return cluster
-        ? (client as NodeRedisClusterLike).sendCommand(firstKey(command, strings), false, [command, ...strings])
-        : (client as NodeRedisClientLike).sendCommand([command, ...strings]);
+        ? (client as NodeRedisClusterLike).sendCommand(firstKey(argv), false, argv, options)
+        : (client as NodeRedisClientLike).sendCommand(argv, options);
     },
     duplicate() {
       // The store's own subscriber connection: opened now (the first SUBSCRIBE waits for it within

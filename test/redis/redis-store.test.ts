@@ -1,10 +1,11 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
-import type { RedisClientType, RedisClusterType } from '@redis/client';
+import { type RedisClientType, type RedisClusterType, createClient, createCluster } from '@redis/client';
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
 import type { IdempotencyRecord, RecordScope } from '../../src/index.js';
 import { ConfigurationError } from '../../src/index.js';
-import { type NodeRedisClientLike, type NodeRedisClusterLike, type RedisClientLike, RedisStore, type RedisStoreOptions, fromNodeRedis } from '../../src/redis/index.js';
+import { KeyLayout, type NodeRedisClientLike, type NodeRedisClusterLike, type RedisClientLike, RedisStore, type RedisStoreOptions, fromNodeRedis } from '../../src/redis/index.js';
+import { services } from '../support/services.js';
 import { CLIENT_KINDS, deletePrefix, localNodeRedis, localRedis, localRedisAvailable, localStoreClient, uniquePrefix } from './support/redis.js';
 
 const available = localRedisAvailable();
@@ -68,6 +69,32 @@ describe('RedisStore options and types', () => {
     const b = store.layout.of({ tenant: 'a', operation: 'bc', key: '' });
     expect(a.record).not.toBe(b.record);
   });
+
+  // The layout decides where existing records are found: it must never change between versions.
+  it('keeps the key layout: id = base64url SHA-256 of the scope JSON, bucket = its first 32 bits modulo buckets', () => {
+    // Pinned values, taken from the layout as first released (digest read through a Buffer).
+    const pinned = new KeyLayout('oncely:', 256).of({ tenant: 'acme', operation: 'charge', key: 'order-42' });
+    expect(pinned).toEqual({
+      id: 'lAohhSFrPWQLz3qmmwY5V8o39mmN9NEWmomzWAQCeXM',
+      bucket: 133,
+      record: 'oncely:{b133}:r:lAohhSFrPWQLz3qmmwY5V8o39mmN9NEWmomzWAQCeXM',
+      index: 'oncely:{b133}:expiry',
+      channel: 'oncely:{b133}:changed:lAohhSFrPWQLz3qmmwY5V8o39mmN9NEWmomzWAQCeXM',
+    });
+    expect(new KeyLayout('oncely:', 16384).of({ tenant: 'acme', operation: 'charge', key: 'order-42' }).bucket).toBe(8581);
+    expect(new KeyLayout('p:', 256).of({ tenant: '{t}', operation: 'op}', key: 'ü€😀' }).record).toBe('p:{b193}:r:k3T2wYlOMd7rDHIsmAJHY0b6lbAsjNopNOUQsdKTyPw');
+    // And for many scopes and bucket counts, the same as the digest's bytes say.
+    for (const buckets of [1, 7, 256, 1000, 16384]) {
+      const layout = new KeyLayout('x:', buckets);
+      for (let i = 0; i < 500; i++) {
+        const scope = { tenant: randomUUID(), operation: `op${i}`, key: i % 2 ? randomUUID() : `k-${'é'.repeat(i % 7)}-${i}` };
+        const digest = createHash('sha256').update(JSON.stringify([scope.tenant, scope.operation, scope.key])).digest();
+        const keys = layout.of(scope);
+        expect(keys.id).toBe(digest.toString('base64url'));
+        expect(keys.bucket).toBe(digest.readUInt32BE(0) % buckets);
+      }
+    }
+  });
 });
 
 // The store runs on `storeClient` (ioredis or node-redis); the assertions read Redis through `client` (ioredis).
@@ -93,6 +120,58 @@ describe.skipIf(!available)('RedisStore given a node-redis client as it is', () 
       await deletePrefix(cleaner, `${prefix}direct:`);
       cleaner.disconnect();
       client.destroy();
+    }
+  });
+
+  // The store bounds every call itself (commandTimeout); node-redis' default per-command timeout
+  // (an AbortSignal per command) is left out, one the user set on the client is kept.
+  it("sends the store's commands without node-redis' default per-command timeout, and keeps one set on the client", async () => {
+    const sent: unknown[] = [];
+    const spied = async (commandOptions?: { timeout: number }) => {
+      const client = (await createClient({ url: services.redis.url, ...(commandOptions ? { commandOptions } : {}) }).connect()) as RedisClientType;
+      const send = client.sendCommand.bind(client);
+      client.sendCommand = ((args: string[], options?: unknown) => {
+        sent.push(options);
+        return send(args, options as never);
+      }) as typeof client.sendCommand;
+      return client;
+    };
+    for (const [configured, expected] of [[undefined, { timeout: 0 }], [{ timeout: 2000 }, undefined]] as const) {
+      const client = await spied(configured);
+      const store = new RedisStore({ client, prefix: `${prefix}timeout:` });
+      try {
+        sent.length = 0;
+        const r = record();
+        expect(await store.createOrGet(r)).toEqual({ created: true });
+        expect(await store.complete(r, r.token, { response: 'x', completedAt: Date.now(), expiresAt: Date.now() + 60_000 })).toBe(true);
+        expect(sent.length).toBeGreaterThanOrEqual(2);
+        for (const options of sent) expect(options).toEqual(expected);
+      } finally {
+        store.close();
+        client.destroy();
+      }
+    }
+    const cleaner = localRedis();
+    await deletePrefix(cleaner, `${prefix}timeout:`);
+    cleaner.disconnect();
+  });
+
+  it('routes a cluster command by its first key and reads the timeout a cluster was given', async () => {
+    const calls: unknown[][] = [];
+    for (const [commandOptions, expected] of [[undefined, { timeout: 0 }], [{ timeout: 300 }, undefined]] as const) {
+      const cluster = createCluster({ rootNodes: [{ url: services.redis.url }], ...(commandOptions ? { commandOptions } : {}) });
+      cluster.sendCommand = ((...args: unknown[]) => {
+        calls.push(args);
+        return Promise.resolve(1);
+      }) as typeof cluster.sendCommand;
+      const wrapped = fromNodeRedis(cluster);
+      await wrapped.call('EVALSHA', 'abc', 2, 'k{1}', 'i{1}', 'arg', 7);
+      await wrapped.call('TIME');
+      expect(calls).toEqual([
+        ['k{1}', false, ['EVALSHA', 'abc', '2', 'k{1}', 'i{1}', 'arg', '7'], expected],
+        [undefined, false, ['TIME'], expected],
+      ]);
+      calls.length = 0;
     }
   });
 });
