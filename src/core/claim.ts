@@ -66,7 +66,10 @@ async function claimOrWait(
         const remaining = request.waitUntil - performance.now();
         if (remaining <= 0) return result;
         if (trace && !waiting) waiting = trace.call.start('wait', trace.parent);
-        await nextChange(store, request.scope, local.changed, remaining, delay);
+        const completed = await nextChange(store, request.scope, local.changed, remaining, delay);
+        // Completed in this process: the record its holder committed, decided on without a read.
+        const decided = completed && decideCompleted(request, completed, config.clock.now());
+        if (decided) return decided;
       } finally {
         local?.cancel();
       }
@@ -82,7 +85,13 @@ async function claimOrWait(
  * poll interval passed. Still capped with notifications: a holder's lease running out, or a
  * holder in another process on a store without notifications, is not announced.
  */
-async function nextChange(store: IdempotencyStore, scope: RecordScope, local: Promise<void>, remaining: number, delay: number): Promise<void> {
+async function nextChange(
+  store: IdempotencyStore,
+  scope: RecordScope,
+  local: Promise<IdempotencyRecord | undefined>,
+  remaining: number,
+  delay: number,
+): Promise<IdempotencyRecord | undefined> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const elsewhere = store.waitForChange
     ? store.waitForChange(scope, Math.min(remaining, 1000))
@@ -90,10 +99,18 @@ async function nextChange(store: IdempotencyStore, scope: RecordScope, local: Pr
         timer = setTimeout(resolve, Math.min(delay, remaining));
       });
   try {
-    await Promise.race([local, elsewhere]);
+    return await Promise.race([local, elsewhere.then(() => undefined)]);
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** The decision on a record a holder in this process just completed: replay, or 422; undefined to read again. */
+function decideCompleted({ scope, fingerprint, refuseMismatch }: ClaimRequest, completed: IdempotencyRecord, now: number): ClaimResult | undefined {
+  if (completed.tenant !== scope.tenant || completed.operation !== scope.operation || completed.key !== scope.key) return undefined;
+  if (completed.status !== 'completed' || isExpired(completed, now)) return undefined;
+  if (completed.fingerprint !== fingerprint) refuseMismatch(completed);
+  return { kind: 'completed', record: completed };
 }
 
 /** One pass of the decision; loops only while records change under it. */

@@ -213,12 +213,17 @@ export function leaseClaim<T, Tx = never>(kit: ClaimKit, claimed: Claimed): Held
       const kind = outcome.ok ? 'success' : 'error';
       const policy = claimed.call.shouldStore ?? kit.shouldStore;
       let stored = false;
+      // The record as the store holds it once the completion went through (for the local cache and waiters).
+      let committed: IdempotencyRecord | undefined;
       try {
         if (policy(outcome)) {
           stored = await traced(kit, 'complete', record.fence, async () => {
             const done = await completion(kit, scope, outcome, traceContext);
             const completed = await kit.store.complete(scope, record.token, done);
-            if (completed) kit.cache?.set({ ...record, status: 'completed', response: done.response, leaseExpiresAt: null, updatedAt: done.completedAt, expiresAt: done.expiresAt }, done.completedAt);
+            if (completed) {
+              committed = completedRecord(record, done);
+              kit.cache?.set(committed, done.completedAt);
+            }
             return completed;
           });
           if (stored && kit.emit !== ignoreEvents) kit.emit({ type: 'completed', fence: record.fence, outcome: kind, ...kit.payload(outcome) });
@@ -232,7 +237,7 @@ export function leaseClaim<T, Tx = never>(kit: ClaimKit, claimed: Claimed): Held
         // The work ran and its outcome stands; the record stays in progress until its lease runs out.
         loseLease();
       }
-      announceLocal(kit.waiters, scope);
+      announceLocal(kit.waiters, scope, committed);
       return execution(claimed, outcome, stored);
     },
     async release() {
@@ -260,11 +265,13 @@ export function transactionClaim<T, Tx>(kit: ClaimKit, claimed: Claimed, open: O
   const finish = once();
   // Waiters in this process are woken only once the transaction ended: before, a re-read still
   // sees the old state (or, on databases that lock the row, blocks until the end anyway).
-  const end = async (complete: Parameters<typeof open.finish>[0]) => {
+  const end = async (complete: Parameters<typeof open.finish>[0], completed?: IdempotencyRecord) => {
+    let committed = false;
     try {
       await open.finish(complete);
+      committed = true;
     } finally {
-      announceLocal(kit.waiters, scope);
+      announceLocal(kit.waiters, scope, committed ? completed : undefined);
     }
   };
   const rollBack = async (kind?: 'success' | 'error') => {
@@ -300,7 +307,7 @@ export function transactionClaim<T, Tx>(kit: ClaimKit, claimed: Claimed, open: O
           if (!(await txStore.complete(scope, record.token, ready))) {
             throw new StoreUnavailableError(new Error('The claim vanished inside its own transaction.'));
           }
-        }),
+        }, completedRecord(record, ready)),
       );
       kit.emit({ type: 'completed', fence: record.fence, outcome: outcome.ok ? 'success' : 'error', ...kit.payload(outcome) });
       return execution(claimed, outcome, true);
@@ -311,4 +318,9 @@ export function transactionClaim<T, Tx>(kit: ClaimKit, claimed: Claimed, open: O
       await rollBack();
     },
   };
+}
+
+/** The record as the store holds it after `complete(scope, record.token, done)` changed it. */
+function completedRecord(record: IdempotencyRecord, done: Completion): IdempotencyRecord {
+  return { ...record, status: 'completed', response: done.response, leaseExpiresAt: null, updatedAt: done.completedAt, expiresAt: done.expiresAt };
 }

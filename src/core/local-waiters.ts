@@ -1,4 +1,4 @@
-import type { RecordScope } from './record.js';
+import type { IdempotencyRecord, RecordScope } from './record.js';
 
 /**
  * Wakes the duplicates waiting in this process (wait mode) as soon as a claim held in this process
@@ -14,25 +14,27 @@ import type { RecordScope } from './record.js';
  */
 class Waiter implements LocalChange {
   private woken = false;
-  private resolve: (() => void) | undefined;
-  private promise: Promise<void> | undefined;
+  private completed: IdempotencyRecord | undefined;
+  private resolve: ((completed: IdempotencyRecord | undefined) => void) | undefined;
+  private promise: Promise<IdempotencyRecord | undefined> | undefined;
 
   constructor(private readonly leave: (waiter: Waiter) => void) {}
 
-  get changed(): Promise<void> {
+  get changed(): Promise<IdempotencyRecord | undefined> {
     if (!this.promise) {
       this.promise = this.woken
-        ? Promise.resolve()
-        : new Promise<void>((resolve) => {
+        ? Promise.resolve(this.completed)
+        : new Promise<IdempotencyRecord | undefined>((resolve) => {
             this.resolve = resolve;
           });
     }
     return this.promise;
   }
 
-  wake(): void {
+  wake(completed: IdempotencyRecord | undefined): void {
     this.woken = true;
-    this.resolve?.();
+    this.completed = completed;
+    this.resolve?.(completed);
   }
 
   cancel(): void {
@@ -46,8 +48,11 @@ const waitersByStore = new WeakMap<object, Map<string, Set<Waiter>>>();
 const scopeId = (scope: RecordScope): string => JSON.stringify([scope.tenant, scope.operation, scope.key]);
 
 export interface LocalChange {
-  /** Resolves at the next announce() of the scope on the store after subscribeLocal(). */
-  changed: Promise<void>;
+  /**
+   * Resolves at the next announce() of the scope on the store after subscribeLocal(): with the
+   * record as its holder committed it when the change was a completion, else undefined.
+   */
+  changed: Promise<IdempotencyRecord | undefined>;
   /** Stops waiting; must be called (also after `changed` resolved) so nothing stays behind. */
   cancel(): void;
 }
@@ -72,8 +77,12 @@ export function subscribeLocal(store: object, scope: RecordScope): LocalChange {
   return waiter;
 }
 
-/** Wakes every waiter of `scope` on `store`. Call it once the change is visible to a re-read. */
-export function announceLocal(store: object, scope: RecordScope): void {
+/**
+ * Wakes every waiter of `scope` on `store`. Call it once the change is visible to a re-read. A
+ * holder whose completion committed passes the record as the store now holds it, so a storm of
+ * duplicates replays it without a read each.
+ */
+export function announceLocal(store: object, scope: RecordScope, completed?: IdempotencyRecord): void {
   const scopes = waitersByStore.get(store);
   // Nobody waits on this store right now (the usual case): not even the scope's id is built.
   if (!scopes || scopes.size === 0) return;
@@ -81,7 +90,7 @@ export function announceLocal(store: object, scope: RecordScope): void {
   const waiters = scopes.get(id);
   if (!waiters) return;
   scopes.delete(id);
-  for (const waiter of waiters) waiter.wake();
+  for (const waiter of waiters) waiter.wake(completed);
   waiters.clear();
 }
 

@@ -92,7 +92,7 @@ describe('local waiters', () => {
     expect(localWaiterCount(other)).toEqual({ scopes: 0, waiters: 0 });
   });
 
-  it('a waiter wakes at the holder’s commit without waiting for the poll, and reads the record twice', async () => {
+  it('a waiter wakes at the holder’s commit without waiting for the poll, and replays the committed record without reading it again', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] });
     const store = new CountingStore();
     const engine = new Idempotency({ store, heartbeat: false });
@@ -110,8 +110,52 @@ describe('local waiters', () => {
     await settle();
     expect(settled).toBe(true);
     expect(await waiter).toMatchObject({ replayed: true, outcome: { ok: true, value: 'first' } });
-    expect(store.reads).toBe(2);
+    // The read that found it in progress; the holder handed the completed record over.
+    expect(store.reads).toBe(1);
     expect(localWaiterCount(store)).toEqual({ scopes: 0, waiters: 0 });
+  });
+
+  it('a waiter with another payload gets 422 from the handed-over record, and the holder’s answer stands', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] });
+    const store = new CountingStore();
+    const engine = new Idempotency({ store, heartbeat: false });
+    const c = call();
+    const holder = await engine.begin<string>(c);
+    if (holder.replayed) throw new Error('expected a claim');
+    store.reads = 0;
+    const other = engine.execute({ ...c, input: { n: 2 }, inProgress: 'wait' }, () => 'never');
+    const settledOther = other.catch((error: unknown) => error);
+    await settle();
+    await holder.commit({ ok: true, value: 'first' });
+    await settle();
+    expect(await settledOther).toMatchObject({ code: 'IDEMPOTENCY_KEY_REUSED' });
+    expect(store.reads).toBe(1);
+    expect(await engine.execute(c, () => 'again')).toMatchObject({ replayed: true, outcome: { ok: true, value: 'first' } });
+  });
+
+  it('a failed completion hands nothing over: the waiter reads the record itself', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] });
+    const store = new CountingStore();
+    const engine = new Idempotency({ store, heartbeat: false });
+    const c = call();
+    const holder = await engine.begin<string>(c);
+    if (holder.replayed) throw new Error('expected a claim');
+    store.reads = 0;
+    const waiter = engine.execute({ ...c, inProgress: 'wait', waitTimeout: 50 }, () => 'dup');
+    await settle();
+    // The store refuses the completion (the token lost the record): nothing committed, nothing handed over.
+    const complete = vi.spyOn(store, 'complete').mockResolvedValueOnce(false);
+    await holder.commit({ ok: true, value: 'first' });
+    complete.mockRestore();
+    await settle();
+    expect(store.reads).toBe(2);
+    // Still in progress: past its wait timeout, the next poll answers 409.
+    const waited = waiter.catch((error: unknown) => error);
+    const until = performance.now() + 60;
+    while (performance.now() < until) await settle(1);
+    vi.advanceTimersByTime(1_000);
+    await settle();
+    expect(await waited).toMatchObject({ code: 'IDEMPOTENCY_KEY_IN_USE' });
   });
 
   it('a release wakes the waiter at once and it runs the work itself', async () => {
@@ -159,10 +203,11 @@ describe('local waiters', () => {
     // Woken before the commit landed, the waiter would have read "in progress" again and slept on
     // the (never advanced) poll timer.
     expect(await Promise.race([waiter, 'still waiting'])).toMatchObject({ replayed: true, outcome: { ok: true, value: 'first' } });
-    expect(store.reads).toBe(2);
+    // Handed over only once the commit landed: the waiter never read again.
+    expect(store.reads).toBe(1);
   });
 
-  it('200 same-key callers in wait mode: the work runs once, all get its result, each reads the record twice', async () => {
+  it('200 same-key callers in wait mode: the work runs once, all get its result, each reads the record once', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] });
     const store = new CountingStore();
     const engine = new Idempotency({ store, heartbeat: false, inProgress: 'wait' });
@@ -186,8 +231,8 @@ describe('local waiters', () => {
     expect(runs).toBe(1);
     expect(all.filter((e) => e.replayed).length).toBe(199);
     for (const execution of all) expect(execution.outcome).toEqual({ ok: true, value: { id: 'ch_1', at: new Date(0) } });
-    // The holder's claim, then two per waiter: the claim that found it in progress, the one after the wake.
-    expect(store.reads).toBe(1 + 199 * 2);
+    // The holder's claim, then one per waiter: the claim that found it in progress (the wake hands the record over).
+    expect(store.reads).toBe(1 + 199);
     expect(localWaiterCount(store)).toEqual({ scopes: 0, waiters: 0 });
   });
 
