@@ -85,6 +85,11 @@ describe.skipIf(!allServices)('npm run bench, tiny configuration', () => {
         expect(f.value.values).toHaveLength(3);
         for (const v of f.value.values) expect(Number.isFinite(v) && v > 0, `${f.group} ${f.measure}: ${v}`).toBe(true);
         expect(f.load?.values).toHaveLength(3);
+        // Every first-execution ratio of Yoga and tRPC has its floor (floor.ts) measured in the same rounds.
+        if (/^(Yoga|tRPC) /.test(f.group) && f.measure.startsWith('first p50 / bare p50')) {
+          expect(f.floor?.values, `${f.group} ${f.measure}: floor`).toHaveLength(3);
+          for (const v of f.floor!.values) expect(Number.isFinite(v) && v > 0).toBe(true);
+        } else expect(f.floor, `${f.group} ${f.measure}: no floor`).toBeUndefined();
       }
 
       // The storm ran the mutation once per round and every client got the same 200 answer.
