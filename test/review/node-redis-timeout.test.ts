@@ -1,0 +1,45 @@
+/**
+ * Review of c5652fa (RedisStore on node-redis: commands are sent with `{ timeout: 0 }` unless "a
+ * timeout set on the client" exists, which is kept; docs/redis.md: "A `commandOptions` timeout you
+ * set on the client is kept").
+ *
+ * Note: node-redis' per-command timeout only covers the wait to be written to the socket (the
+ * queue drops the timer once a command is written), so against a blackhole that still accepts
+ * writes it never fires; the store's own commandTimeout is what bounds a call there. The effect of
+ * the defect below is therefore small in practice; it breaks what the docs say, not the 503 bound.
+ */
+import { randomUUID } from 'node:crypto';
+import { type RedisClientType, createClient } from '@redis/client';
+import { describe, expect, it } from 'vitest';
+import { RedisStore } from '../../src/redis/index.js';
+import { services } from '../support/services.js';
+import { localRedisAvailable } from '../redis/support/redis.js';
+
+describe.skipIf(!localRedisAvailable())('review: node-redis timeout set on the client', () => {
+  // DEFECT: node-redis' way to set command options on a client handle,
+  // `client.withCommandOptions({ timeout })`, returns a proxy whose `_commandOptions` carry the
+  // timeout while `options` (what the adapter's commandOptionsFor reads) do not; the adapter sends
+  // `{ timeout: 0 }`, which node-redis' sendCommand spreads over the proxy's `_commandOptions`
+  // (`{ ...this._commandOptions, ...options }`): the user's timeout is dropped. At 2598401 the
+  // adapter passed no options and it applied.
+  it.fails('keeps a timeout set with client.withCommandOptions({ timeout }) [DEFECT: dropped, effective timeout 0]', async () => {
+    const client = (await createClient({ url: services.redis.url }).on('error', () => undefined).connect()) as RedisClientType;
+    const handle = client.withCommandOptions({ timeout: 150 }) as RedisClientType;
+    // What node-redis' sendCommand would use: its own merge of the handle's options and the call's.
+    const effective: unknown[] = [];
+    const send = handle.sendCommand;
+    handle.sendCommand = function (this: { _commandOptions?: { timeout?: number } }, args: string[], options?: { timeout?: number }) {
+      effective.push({ ...this._commandOptions, ...options }.timeout);
+      return send.call(this as never, args as never, options as never);
+    } as typeof handle.sendCommand;
+    const store = new RedisStore({ client: handle as never, prefix: `review:${randomUUID()}:`, notifications: false });
+    try {
+      expect(await store.get({ tenant: 't', operation: 'o', key: randomUUID() })).toBeNull();
+      expect(effective.length).toBeGreaterThan(0);
+      for (const timeout of effective) expect(timeout).toBe(150);
+    } finally {
+      await store.close();
+      client.destroy();
+    }
+  });
+});
