@@ -50,3 +50,15 @@ export function isD1Client(client: unknown): boolean {
   const adapter = (client as { _engineConfig?: { adapter?: { adapterName?: unknown } } })?._engineConfig?.adapter;
   return adapter?.adapterName === '@prisma/adapter-d1';
 }
+
+/**
+ * The isolation level the client's own interactive transactions default to
+ * (`new PrismaClient({ transactionOptions: { isolationLevel } })`), which Prisma applies to a
+ * `$transaction` given none: null when none is set, undefined when it cannot be read (then the
+ * store asks for its level explicitly). Read structurally, like isD1Client.
+ */
+export function clientIsolationLevel(client: unknown): string | null | undefined {
+  const options = (client as { _engineConfig?: { transactionOptions?: { isolationLevel?: unknown } } })?._engineConfig?.transactionOptions;
+  if (options === null || typeof options !== 'object') return undefined;
+  return typeof options.isolationLevel === 'string' ? options.isolationLevel : null;
+}

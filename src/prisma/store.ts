@@ -1,7 +1,7 @@
 import { ConfigurationError } from '../core/errors.js';
 import type { IdempotencyRecord, RecordScope, RecordStatus } from '../core/record.js';
 import type { Completion, CreateOrGet, StepRecord, TransactionScope, TransactionalStore } from '../core/store.js';
-import { type InteractiveTransaction, type PrismaClientLike, type Provider, type TransactionClientOf, detectProvider, isD1Client } from './client.js';
+import { type InteractiveTransaction, type PrismaClientLike, type Provider, type TransactionClientOf, clientIsolationLevel, detectProvider, isD1Client } from './client.js';
 import { type Statements, buildStatements } from './dialect.js';
 import { type DriverPoolLike, poolRunner } from './pool.js';
 import { type StatementRunner, prismaRunner, queryingClient } from './runner.js';
@@ -236,8 +236,10 @@ export class PrismaStore<TClient extends PrismaClientLike = PrismaClientLike> im
       throw new ConfigurationError('PrismaStore: transactional mode needs a full PrismaClient (with $transaction), not a transaction client.');
     }
     const run = begin.bind(this.client) as InteractiveTransaction;
-    // Asking for the level costs a statement per transaction: left out where it is the default.
-    const setLevel = this.provider === 'mysql' || (this.provider === 'postgresql' && !(await this.readCommittedByDefault()));
+    // Asking for the level costs a statement per transaction: left out only where a transaction
+    // given none is known to start READ COMMITTED (no client default, and the connections' default).
+    const setLevel =
+      this.provider === 'mysql' || (this.provider === 'postgresql' && !(clientIsolationLevel(this.client) === null && (await this.readCommittedByDefault())));
     const options = {
       timeout: this.options.transaction?.timeout ?? 30_000,
       maxWait: this.options.transaction?.maxWait ?? 10_000,

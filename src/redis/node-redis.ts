@@ -76,15 +76,23 @@ function firstKey(argv: string[]): string | undefined {
  * every first execution. The store bounds every call itself (commandTimeout, see bound.ts) and
  * every step is harmless when it runs late, as with ioredis, which has no per-command timeout by
  * default; so the store's commands are sent without node-redis' default one. A timeout set on
- * the client (`commandOptions.timeout` in its options) is kept.
+ * the client (`commandOptions.timeout` in its options, or `client.withCommandOptions({ timeout })`)
+ * is kept.
  */
 const WITHOUT_DEFAULT_TIMEOUT: NodeRedisCommandOptions = Object.freeze({ timeout: 0 });
 
+// node-redis' own default (lib/defaults.js), which a client without a timeout of its own carries.
+const NODE_REDIS_DEFAULT_TIMEOUT = 5000;
+
 function commandOptionsFor(client: NodeRedisClientLike | NodeRedisClusterLike): NodeRedisCommandOptions | undefined {
   type Options = { commandOptions?: NodeRedisCommandOptions } | undefined;
-  // A client exposes its options as `options`, a cluster as `_options`.
-  const given = client as unknown as { options?: Options; _options?: Options };
-  return (given.options ?? given._options)?.commandOptions?.timeout === undefined ? WITHOUT_DEFAULT_TIMEOUT : undefined;
+  // A client exposes its options as `options`, a cluster as `_options`; a handle from
+  // `client.withCommandOptions({ timeout })` carries its timeout in `_commandOptions` only.
+  const given = client as unknown as { options?: Options; _options?: Options; _commandOptions?: NodeRedisCommandOptions };
+  const configured = (given.options ?? given._options)?.commandOptions?.timeout;
+  const handle = given._commandOptions?.timeout;
+  const own = configured !== undefined || (handle !== undefined && handle !== NODE_REDIS_DEFAULT_TIMEOUT);
+  return own ? undefined : WITHOUT_DEFAULT_TIMEOUT;
 }
 
 function wrap(client: NodeRedisClientLike | NodeRedisClusterLike): RedisClientLike & RedisSubscriberLike {

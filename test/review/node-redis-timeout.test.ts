@@ -16,13 +16,11 @@ import { services } from '../support/services.js';
 import { localRedisAvailable } from '../redis/support/redis.js';
 
 describe.skipIf(!localRedisAvailable())('review: node-redis timeout set on the client', () => {
-  // DEFECT: node-redis' way to set command options on a client handle,
+  // Found in review (fixed): node-redis' way to set command options on a client handle,
   // `client.withCommandOptions({ timeout })`, returns a proxy whose `_commandOptions` carry the
-  // timeout while `options` (what the adapter's commandOptionsFor reads) do not; the adapter sends
-  // `{ timeout: 0 }`, which node-redis' sendCommand spreads over the proxy's `_commandOptions`
-  // (`{ ...this._commandOptions, ...options }`): the user's timeout is dropped. At 2598401 the
-  // adapter passed no options and it applied.
-  it.fails('keeps a timeout set with client.withCommandOptions({ timeout }) [DEFECT: dropped, effective timeout 0]', async () => {
+  // timeout while `options` do not; the adapter read only `options` and sent `{ timeout: 0 }`,
+  // which node-redis spreads over the proxy's `_commandOptions`: the user's timeout was dropped.
+  it('keeps a timeout set with client.withCommandOptions({ timeout })', async () => {
     const client = (await createClient({ url: services.redis.url }).on('error', () => undefined).connect()) as RedisClientType;
     const handle = client.withCommandOptions({ timeout: 150 }) as RedisClientType;
     // What node-redis' sendCommand would use: its own merge of the handle's options and the call's.

@@ -31,15 +31,12 @@ async function levelInsideWork(engine: Idempotency<PrismaLike>): Promise<string>
 }
 
 describe.runIf(pg)('review: transactional mode isolation on PostgreSQL', () => {
-  // DEFECT: the store decides whether to ask for READ COMMITTED from the server's
-  // default_transaction_isolation only. Prisma's $transaction falls back to the PrismaClient's own
-  // `transactionOptions.isolationLevel` when the call passes none (runtime:
-  // `isolationLevel: options?.isolationLevel ?? this.config.transactionOptions.isolationLevel`),
-  // so an app whose client defaults its transactions to Serializable / RepeatableRead (a common
-  // setting in payment code) now runs oncely's transactional mode at that level: the SET the store
-  // used to pass (isolationLevel: 'ReadCommitted', overriding the client default) is left out.
+  // Found in review (fixed): the store decided whether to ask for READ COMMITTED from the server's
+  // default_transaction_isolation only, but Prisma's $transaction falls back to the PrismaClient's
+  // own `transactionOptions.isolationLevel` when the call passes none, so a client defaulting its
+  // transactions to Serializable / RepeatableRead ran oncely's transactional mode at that level.
   for (const isolationLevel of ['Serializable', 'RepeatableRead'] as const) {
-    it.fails(`runs READ COMMITTED on a PrismaClient whose transactionOptions default to ${isolationLevel} [DEFECT: runs ${isolationLevel}]`, async () => {
+    it(`runs READ COMMITTED on a PrismaClient whose transactionOptions default to ${isolationLevel}`, async () => {
       const client = new PostgresClient({
         adapter: new PrismaPg({ connectionString: pg!.url, max: 5 }),
         transactionOptions: { isolationLevel },
