@@ -1,21 +1,20 @@
 /**
- * Review of c5652fa (RedisStore on node-redis: commands are sent with `{ timeout: 0 }` unless "a
- * timeout set on the client" exists, which is kept; docs/redis.md: "A `commandOptions` timeout you
- * set on the client is kept").
+ * RedisStore on node-redis sends its commands without node-redis' default per-command timeout,
+ * but keeps a timeout the user set on the client (docs/redis.md).
  *
  * Note: node-redis' per-command timeout only covers the wait to be written to the socket (the
  * queue drops the timer once a command is written), so against a blackhole that still accepts
  * writes it never fires; the store's own commandTimeout is what bounds a call there. The effect of
- * the defect below is therefore small in practice; it breaks what the docs say, not the 503 bound.
+ * losing it is therefore small in practice; it would break what the docs say, not the 503 bound.
  */
 import { randomUUID } from 'node:crypto';
 import { type RedisClientType, createClient } from '@redis/client';
 import { describe, expect, it } from 'vitest';
 import { RedisStore } from '../../src/redis/index.js';
 import { services } from '../support/services.js';
-import { localRedisAvailable } from '../redis/support/redis.js';
+import { localRedisAvailable } from './support/redis.js';
 
-describe.skipIf(!localRedisAvailable())('review: node-redis timeout set on the client', () => {
+describe.skipIf(!localRedisAvailable())('node-redis timeout set on the client', () => {
   // Found in review (fixed): node-redis' way to set command options on a client handle,
   // `client.withCommandOptions({ timeout })`, returns a proxy whose `_commandOptions` carry the
   // timeout while `options` do not; the adapter read only `options` and sent `{ timeout: 0 }`,

@@ -1,6 +1,6 @@
 /**
- * Review of 1b9731c (wait mode: a holder whose completion committed hands the record to the
- * duplicates waiting in this process). Cleared; kept as a regression test: a completion that
+ * Wait mode: a holder whose completion committed hands the record to the duplicates waiting in
+ * this process (local-waiters.test.ts). Here the other side: a completion that
  * committed in the store but whose call threw (the answer lost after the commit) hands nothing
  * over, and must still wake the waiters at once (no poll: fake timers never advance here), which
  * then read the committed record themselves and replay it; the work runs once.
@@ -33,7 +33,7 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
-describe('review: local hand-over when the completion committed but its call threw', () => {
+describe('local hand-over when the completion committed but its call threw', () => {
   it('waiters are woken at once, read the committed record and replay it', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] });
     const store = new LostAnswerStore();

@@ -1,7 +1,8 @@
 /**
- * Review of 11b17e5 (PrismaStore transactional mode on PostgreSQL: no SET TRANSACTION when the
- * connections already default to READ COMMITTED; in a transaction the claim is the plain INSERT
- * plus a read after a conflict). What the README promises: transactional mode runs READ COMMITTED.
+ * Transactional mode on PostgreSQL leaves out SET TRANSACTION where a transaction given no level
+ * starts READ COMMITTED anyway, and claims inside a transaction with the plain INSERT plus a read
+ * after a conflict. What the README promises: transactional mode runs READ COMMITTED, whatever the
+ * client's or the connections' default; the claim is right against a concurrent same-key claim.
  */
 import { randomUUID } from 'node:crypto';
 import { PrismaPg } from '@prisma/adapter-pg';
@@ -30,7 +31,7 @@ async function levelInsideWork(engine: Idempotency<PrismaLike>): Promise<string>
   return outcome.value;
 }
 
-describe.runIf(pg)('review: transactional mode isolation on PostgreSQL', () => {
+describe.runIf(pg)('transactional mode isolation on PostgreSQL', () => {
   // Found in review (fixed): the store decided whether to ask for READ COMMITTED from the server's
   // default_transaction_isolation only, but Prisma's $transaction falls back to the PrismaClient's
   // own `transactionOptions.isolationLevel` when the call passes none, so a client defaulting its
@@ -74,7 +75,7 @@ describe.runIf(pg)('review: transactional mode isolation on PostgreSQL', () => {
  * unique index; a commit there must answer the committed record, a rollback must let this claim in.
  * Cleared; kept as a regression test for the read-after-conflict path.
  */
-describe.runIf(pg)('review: the plain INSERT claim inside a PostgreSQL transaction, against a concurrent same-key claim', () => {
+describe.runIf(pg)('the plain INSERT claim inside a PostgreSQL transaction, against a concurrent same-key claim', () => {
   const record = (key: string, token = randomUUID()): IdempotencyRecord => {
     const now = Date.now();
     return { tenant: 't', operation: 'op', key, status: 'in_progress', fingerprint: 'f', token, fence: 1, leaseExpiresAt: now + 60_000, response: null, createdAt: now, updatedAt: now, expiresAt: now + 3_600_000 };
