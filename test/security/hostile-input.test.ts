@@ -225,7 +225,9 @@ for (const [index, db] of databases.entries()) {
           const answer = await rawRequest(where.startsWith('yoga') ? apps.yoga : apps.trpc, [JSON_HEADER, ...header], body);
           expectRefused(answer, { name: `${where} ${JSON.stringify(key).slice(0, 80)}` });
           expect(apps.runs, `${where} ${JSON.stringify(key).slice(0, 80)}`).toEqual({ yoga: 0, trpc: 0 });
-          if (where === 'yoga-extensions' || where === 'yoga-argument') expect(codeOf(answer)).toBe('IDEMPOTENCY_KEY_INVALID');
+          // JSON has no NaN or Infinity: JSON.stringify sends such a key as null, which arrives as no key.
+          const sent = JSON.parse(JSON.stringify([key]))[0] as unknown;
+          if (where === 'yoga-extensions' || where === 'yoga-argument') expect(codeOf(answer)).toBe(sent === null ? 'IDEMPOTENCY_KEY_MISSING' : 'IDEMPOTENCY_KEY_INVALID');
           if (where === 'trpc-input') expect(codeOf(answer)).toBe('BAD_REQUEST');
           // In a header, control characters are refused by Node's HTTP parser itself (a bare 400).
           if (where.endsWith('header') && answer.json) expect(codeOf(answer)).toMatch(/^(IDEMPOTENCY_KEY_INVALID|IDEMPOTENCY_KEY_MISSING|BAD_REQUEST)$/);
