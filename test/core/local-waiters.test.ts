@@ -65,6 +65,18 @@ class StagedTransactionStore extends CountingStore implements TransactionalStore
 
 const call = (key = randomUUID()) => ({ tenant: 't', operation: 'op', key, input: { n: 1 } });
 
+/** Fake timers (a settled waiter was woken, never polled), a counting store, and a key held by `holder`; reads counted from here. */
+async function heldKey() {
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] });
+  const store = new CountingStore();
+  const engine = new Idempotency({ store, heartbeat: false });
+  const c = call();
+  const holder = await engine.begin<string>(c);
+  if (holder.replayed) throw new Error('expected a claim');
+  store.reads = 0;
+  return { store, engine, c, holder };
+}
+
 describe('local waiters', () => {
   afterEach(() => {
     vi.useRealTimers();
@@ -93,13 +105,7 @@ describe('local waiters', () => {
   });
 
   it('a waiter wakes at the holder’s commit without waiting for the poll, and replays the committed record without reading it again', async () => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] });
-    const store = new CountingStore();
-    const engine = new Idempotency({ store, heartbeat: false });
-    const c = call();
-    const holder = await engine.begin<string>(c);
-    if (holder.replayed) throw new Error('expected a claim');
-    store.reads = 0;
+    const { store, engine, c, holder } = await heldKey();
     let settled = false;
     const waiter = engine.execute({ ...c, inProgress: 'wait' }, () => 'dup').finally(() => (settled = true));
     await settle();
@@ -116,13 +122,7 @@ describe('local waiters', () => {
   });
 
   it('a waiter with another payload gets 422 from the handed-over record, and the holder’s answer stands', async () => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] });
-    const store = new CountingStore();
-    const engine = new Idempotency({ store, heartbeat: false });
-    const c = call();
-    const holder = await engine.begin<string>(c);
-    if (holder.replayed) throw new Error('expected a claim');
-    store.reads = 0;
+    const { store, engine, c, holder } = await heldKey();
     const other = engine.execute({ ...c, input: { n: 2 }, inProgress: 'wait' }, () => 'never');
     const settledOther = other.catch((error: unknown) => error);
     await settle();
@@ -134,13 +134,7 @@ describe('local waiters', () => {
   });
 
   it('a failed completion hands nothing over: the waiter reads the record itself', async () => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] });
-    const store = new CountingStore();
-    const engine = new Idempotency({ store, heartbeat: false });
-    const c = call();
-    const holder = await engine.begin<string>(c);
-    if (holder.replayed) throw new Error('expected a claim');
-    store.reads = 0;
+    const { store, engine, c, holder } = await heldKey();
     const waiter = engine.execute({ ...c, inProgress: 'wait', waitTimeout: 50 }, () => 'dup');
     await settle();
     // The store refuses the completion (the token lost the record): nothing committed, nothing handed over.
@@ -159,12 +153,7 @@ describe('local waiters', () => {
   });
 
   it('a release wakes the waiter at once and it runs the work itself', async () => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] });
-    const store = new CountingStore();
-    const engine = new Idempotency({ store, heartbeat: false });
-    const c = call();
-    const holder = await engine.begin<string>(c);
-    if (holder.replayed) throw new Error('expected a claim');
+    const { engine, c, holder } = await heldKey();
     const waiter = engine.execute({ ...c, inProgress: 'wait' }, () => 'second');
     await settle();
     await holder.release();
