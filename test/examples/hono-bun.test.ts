@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { type Client, createClient } from '@libsql/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProviderCounts } from '../../examples/hono-bun/provider.ts';
+import { type Answer, answer, assertReplayedAnswers } from '../support/checkout-answers.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const bunBinary = join(root, 'node_modules', '.bin', 'bun');
@@ -102,24 +103,6 @@ afterAll(async () => {
   for (const suffix of ['', '-wal', '-shm', '-journal']) rmSync(databaseFile + suffix, { force: true });
 });
 
-interface Answer {
-  status: number;
-  body: string;
-  location: string | null;
-  contentType: string | null;
-  replayed: string | null;
-}
-
-async function answer(response: Response): Promise<Answer> {
-  return {
-    status: response.status,
-    body: await response.text(),
-    location: response.headers.get('Location'),
-    contentType: response.headers.get('Content-Type'),
-    replayed: response.headers.get('Idempotent-Replayed'),
-  };
-}
-
 function checkout(key: string, body: { order: string; amount: number }, options: { path?: string; headers?: Record<string, string> } = {}): Promise<Response> {
   return fetch(new URL(options.path ?? '/checkout', shop.url), {
     method: 'POST',
@@ -155,22 +138,10 @@ function assertOneCharge(c: ProviderCounts, orders: { order: string; providerKey
   }
 }
 
-/** Exactly one answer ran the checkout (201); every other is the same status, body and headers, marked as a replay. */
+/** The shared check, and the example's own: its answers are JSON. */
 function assertSameAnswerReplayed(answers: Answer[]): Answer {
-  const ran = answers.filter((a) => a.replayed === null);
-  expect(ran, 'exactly one answer came from running the checkout').toHaveLength(1);
-  const original = ran[0]!;
-  expect(original.status).toBe(201);
+  const original = assertReplayedAnswers(answers);
   expect(original.contentType).toMatch(/^application\/json/);
-  for (const a of answers) {
-    expect({ status: a.status, body: a.body, location: a.location, contentType: a.contentType }).toEqual({
-      status: original.status,
-      body: original.body,
-      location: original.location,
-      contentType: original.contentType,
-    });
-    if (a !== original) expect(a.replayed).toBe('true');
-  }
   return original;
 }
 

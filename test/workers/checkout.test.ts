@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Charge, type RunningWorker, checkout, ledger, startHarness } from './worker-under-test.js';
+import { type Answer, answer, assertReplayedAnswers } from '../support/checkout-answers.js';
 
 let worker: RunningWorker;
 
@@ -14,24 +15,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await worker?.dispose();
 });
-
-interface Answer {
-  status: number;
-  body: string;
-  location: string | null;
-  contentType: string | null;
-  replayed: string | null;
-}
-
-async function answer(response: Response): Promise<Answer> {
-  return {
-    status: response.status,
-    body: await response.text(),
-    location: response.headers.get('Location'),
-    contentType: response.headers.get('Content-Type'),
-    replayed: response.headers.get('Idempotent-Replayed'),
-  };
-}
 
 interface RecordRow {
   status: string;
@@ -69,20 +52,10 @@ function assertOneChargePerKey(charges: Map<string, Charge>, chargeKeys: string[
   }
 }
 
-/** The first answer ran the checkout; every other is the same answer, marked as a replay. */
+/** The shared check, and the example's own: the answer that ran names the order and its amount. */
 function assertSameAnswerReplayed(answers: Answer[]): void {
-  const first = answers.filter((a) => a.replayed === null);
-  expect(first, 'exactly one answer came from running the checkout').toHaveLength(1);
-  const original = first[0]!;
-  expect(original.status).toBe(201);
+  const original = assertReplayedAnswers(answers);
   expect(JSON.parse(original.body)).toMatchObject({ amount: expect.any(Number), orderId: expect.any(String) });
-  for (const a of answers) {
-    expect(a.status).toBe(original.status);
-    expect(a.body).toBe(original.body);
-    expect(a.location).toBe(original.location);
-    expect(a.contentType).toBe(original.contentType);
-    if (a !== original) expect(a.replayed).toBe('true');
-  }
 }
 
 describe('Worker example on D1 (workerd through Miniflare)', () => {
