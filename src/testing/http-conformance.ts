@@ -157,6 +157,44 @@ export function runHttpConformance(options: HttpConformanceOptions): void {
     }
     assert.equal(replay.headers.get(REPLAYED), 'true', `${what}: Idempotent-Replayed: true`);
   };
+  /**
+   * Sends `first` and, once the target says it executes, `second`: both answers, and whether the
+   * first was still running when the second's answer came.
+   */
+  const sendWhileRunning = async (first: Send, second: Send) => {
+    const before = await executions();
+    let settled = false;
+    const running = send(first).finally(() => (settled = true));
+    await untilExecuting(before);
+    const secondAnswer = await send(second);
+    const firstWasRunning = !settled;
+    return { first: await running, second: secondAnswer, firstWasRunning };
+  };
+
+  /** Each status answered first is stored: the retry replays it and the handler ran once. */
+  const expectStored = async (statuses: number[], amount: number) => {
+    for (const status of statuses) {
+      const key = sfString(fresh(`status-${status}`));
+      const body = { amount, status };
+      const [ran, [first, replay]] = await counted(async () => [await send({ key, body }), await retry({ key, body })]);
+      assertFirst(first, status, `first answer ${status}`);
+      assertReplayOf(replay, first, `retry of the ${status}`);
+      assert.equal(ran, 1, `${status}: one execution`);
+    }
+  };
+
+  /** Each status answered first is not stored: the retry runs the handler again and gets it again. */
+  const expectNotStored = async (statuses: number[], amount: number) => {
+    for (const status of statuses) {
+      const key = sfString(fresh(`status-${status}`));
+      const body = { amount, status };
+      const [ran, [first, second]] = await counted(async () => [await send({ key, body }), await retry({ key, body })]);
+      assertFirst(first, status, `first answer ${status}`);
+      assertFirst(second, status, `retry after the ${status}`);
+      assert.equal(ran, 2, `${status}: the retry ran again`);
+    }
+  };
+
 
   const assertFirst = (answer: Answer, status: number, what: string) => {
     assert.equal(answer.status, status, `${what}: status (body ${answer.text.slice(0, 300)})`);
@@ -295,36 +333,15 @@ export function runHttpConformance(options: HttpConformanceOptions): void {
       });
 
       it('other 2xx and 3xx answers (200, 202, 303) are stored and replayed', async () => {
-        for (const status of [200, 202, 303]) {
-          const key = sfString(fresh(`status-${status}`));
-          const body = { amount: 31, status };
-          const [ran, [first, replay]] = await counted(async () => [await send({ key, body }), await retry({ key, body })]);
-          assertFirst(first, status, `first answer ${status}`);
-          assertReplayOf(replay, first, `retry of the ${status}`);
-          assert.equal(ran, 1, `${status}: one execution`);
-        }
+        await expectStored([200, 202, 303], 31);
       });
 
       it('a deterministic 4xx answer (400, 404, 422) is stored and replayed', async () => {
-        for (const status of [400, 404, 422]) {
-          const key = sfString(fresh(`status-${status}`));
-          const body = { amount: 13, status };
-          const [ran, [first, replay]] = await counted(async () => [await send({ key, body }), await retry({ key, body })]);
-          assertFirst(first, status, `first answer ${status}`);
-          assertReplayOf(replay, first, `retry of the ${status}`);
-          assert.equal(ran, 1, `${status}: one execution`);
-        }
+        await expectStored([400, 404, 422], 13);
       });
 
       it('a 5xx answer (500, 503) is not stored: the retry runs again', async () => {
-        for (const status of [500, 503]) {
-          const key = sfString(fresh(`status-${status}`));
-          const body = { amount: 14, status };
-          const [ran, [first, second]] = await counted(async () => [await send({ key, body }), await retry({ key, body })]);
-          assertFirst(first, status, `first answer ${status}`);
-          assertFirst(second, status, `retry after the ${status}`);
-          assert.equal(ran, 2, `${status}: the retry ran again`);
-        }
+        await expectNotStored([500, 503], 14);
       });
 
       it('after a 5xx the key is free: the retry may succeed', async () => {
@@ -341,14 +358,7 @@ export function runHttpConformance(options: HttpConformanceOptions): void {
       });
 
       it('an answer a client retries (408, 409, 425, 429) or must act on (401, 403, 423) is not stored: the retry runs again', async () => {
-        for (const status of [408, 409, 425, 429, 401, 403, 423]) {
-          const key = sfString(fresh(`status-${status}`));
-          const body = { amount: 16, status };
-          const [ran, [first, second]] = await counted(async () => [await send({ key, body }), await retry({ key, body })]);
-          assertFirst(first, status, `first answer ${status}`);
-          assertFirst(second, status, `retry after the ${status}`);
-          assert.equal(ran, 2, `${status}: the retry ran again`);
-        }
+        await expectNotStored([408, 409, 425, 429, 401, 403, 423], 16);
       });
     });
 
@@ -451,12 +461,8 @@ export function runHttpConformance(options: HttpConformanceOptions): void {
           const key = sfString(fresh('inflight'));
           const body = { amount: 22, delayMs: 1000 };
           const [ran, [first, duplicate, after]] = await counted(async () => {
-            const before = await executions();
-            const running = send({ key, body });
-            await untilExecuting(before);
-            const duplicate = await send({ key, body });
-            const first = await running;
-            return [first, duplicate, await retry({ key, body })] as const;
+            const { first, second } = await sendWhileRunning({ key, body }, { key, body });
+            return [first, second, await retry({ key, body })] as const;
           });
           assertFirst(first, 201, 'first request');
           assertRefused(duplicate, 409, 'duplicate in flight');
@@ -469,13 +475,7 @@ export function runHttpConformance(options: HttpConformanceOptions): void {
         it('a duplicate while the first runs waits for it and gets its answer, replayed', async () => {
           const key = sfString(fresh('inflight'));
           const body = { amount: 22, delayMs: 1000 };
-          const [ran, [first, duplicate]] = await counted(async () => {
-            const before = await executions();
-            const running = send({ key, body });
-            await untilExecuting(before);
-            const duplicate = await send({ key, body });
-            return [await running, duplicate] as const;
-          });
+          const [ran, { first, second: duplicate }] = await counted(() => sendWhileRunning({ key, body }, { key, body }));
           assertFirst(first, 201, 'first request');
           assertReplayOf(duplicate, first, 'duplicate in flight');
           assert.equal(ran, 1, 'one execution');
@@ -484,13 +484,7 @@ export function runHttpConformance(options: HttpConformanceOptions): void {
         it('a duplicate waiting on a first request that ends in a 5xx runs itself (the key was released)', async () => {
           const key = sfString(fresh('inflight-503'));
           const body = { amount: 30, status: 503, delayMs: 600 };
-          const [ran, [first, duplicate]] = await counted(async () => {
-            const before = await executions();
-            const running = send({ key, body });
-            await untilExecuting(before);
-            const duplicate = await send({ key, body });
-            return [await running, duplicate] as const;
-          });
+          const [ran, { first, second: duplicate }] = await counted(() => sendWhileRunning({ key, body }, { key, body }));
           assertFirst(first, 503, 'first request');
           assertFirst(duplicate, 503, 'the waiting duplicate, run after the release');
           assert.notEqual(duplicate.text, first.text, 'the duplicate has its own answer');
@@ -500,15 +494,9 @@ export function runHttpConformance(options: HttpConformanceOptions): void {
 
       it('another body while the first runs is refused with 422 at once (no 409, no waiting)', async () => {
         const key = sfString(fresh('inflight-reuse'));
-        const [ran, [first, other, firstWasRunning]] = await counted(async () => {
-          const before = await executions();
-          let settled = false;
-          const running = send({ key, body: { amount: 33, delayMs: 600 } }).finally(() => (settled = true));
-          await untilExecuting(before);
-          const other = await send({ key, body: { amount: 34 } });
-          const firstWasRunning = !settled;
-          return [await running, other, firstWasRunning] as const;
-        });
+        const [ran, { first, second: other, firstWasRunning }] = await counted(() =>
+          sendWhileRunning({ key, body: { amount: 33, delayMs: 600 } }, { key, body: { amount: 34 } }),
+        );
         assertFirst(first, 201, 'first request');
         assertRefused(other, 422, 'another body while the first runs');
         assert.ok(firstWasRunning, 'the 422 came while the first request still ran');
